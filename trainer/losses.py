@@ -13,6 +13,7 @@ import hashlib
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
+from functools import partial
 
 import torch
 import torch.nn.functional as F
@@ -270,10 +271,10 @@ def hybrid_nce(
     no_keys = torch.full((a.shape[0],), -1, device=a.device)  # (B,) every C_i empty
     keys = no_keys if clusters is None else clusters.to(a.device)  # (B,)
     mask = positive_mask(keys, keys)  # (B, B) symmetric
-    kw = {"alpha": alpha, "lam": lam, "beta": beta, "tau": tau}
-    loss = hybrid_nce_from_mask(sim, mask, **kw).mean()  # () audio-anchored
+    rows = partial(hybrid_nce_from_mask, alpha=alpha, lam=lam, beta=beta, tau=tau)
+    loss = rows(sim, mask).mean()  # () audio-anchored
     if symmetric:
-        loss = 0.5 * (loss + hybrid_nce_from_mask(sim.T, mask.T, **kw).mean())  # () + text-anchored
+        loss = 0.5 * (loss + rows(sim.T, mask.T).mean())  # () + text-anchored
     return loss
 
 

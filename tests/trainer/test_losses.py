@@ -14,6 +14,7 @@ from trainer.losses import (
     cluster_set_keys,
     hard_negative_weights,
     hybrid_nce,
+    hybrid_nce_from_mask,
     info_nce,
     positive_mask,
 )
@@ -201,3 +202,17 @@ def test_rejects_bad_shapes():
         hybrid_nce(a, a, torch.zeros(3, dtype=torch.long))
     with pytest.raises(ValueError, match="clusters"):
         hybrid_nce(a, a, torch.zeros(4))
+
+
+def test_row_slices_with_self_cols_match_full_rows():
+    a, t = _emb(10, 8, 15), _emb(10, 8, 16)
+    keys = cluster_set_keys(CLUSTER_SETS)
+    sim = a @ t.T
+    full = hybrid_nce_from_mask(sim, positive_mask(keys, keys), alpha=0.9, lam=0.4, beta=0.3)
+    cols = torch.arange(4, 10)
+    part = hybrid_nce_from_mask(
+        sim[4:], positive_mask(keys[4:], keys, cols), alpha=0.9, lam=0.4, beta=0.3, self_cols=cols
+    )
+    assert torch.allclose(part, full[4:], atol=1e-12)
+    with pytest.raises(ValueError, match="own column"):
+        hybrid_nce_from_mask(sim[4:], positive_mask(keys[4:], keys), self_cols=cols)
