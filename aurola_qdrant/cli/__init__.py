@@ -1,0 +1,60 @@
+"""The `aurola-qdrant` command line: the one place that composes the library, `ingest` and `trainer`.
+
+Subcommands are imported on first use, so `aurola-qdrant --help` stays fast and a command's heavy
+dependencies (torch, peft, …) load only when it runs.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+
+import click
+
+__all__ = ["main"]
+
+# command name -> "module:attribute" of a click.Command
+COMMANDS = {
+    "models": "aurola_qdrant.cli.models:models",
+    "embed": "aurola_qdrant.cli.embed:embed",
+    "ingest": "aurola_qdrant.cli.ingest:ingest",
+    "collection": "aurola_qdrant.cli.ingest:collection",
+    "ingest-text": "aurola_qdrant.cli.search:ingest_text",
+    "search": "aurola_qdrant.cli.search:search",
+    "describe": "aurola_qdrant.cli.search:describe",
+    "train": "aurola_qdrant.cli.train:train",
+    "eval": "aurola_qdrant.cli.train:evaluate",
+    "train-reranker": "aurola_qdrant.cli.train:train_reranker",
+    "build-tag-vocab": "aurola_qdrant.cli.train:build_tag_vocab",
+    "synth": "aurola_qdrant.cli.train:synth",
+    "quickstart": "aurola_qdrant.cli.quickstart:quickstart",
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(name for name in COMMANDS if self._available(name))
+
+    @staticmethod
+    def _available(name: str) -> bool:
+        module = COMMANDS[name].split(":")[0]
+        return importlib.util.find_spec(module) is not None
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None or not self._available(cmd_name):
+            return None
+        module, attr = target.split(":")
+        return getattr(importlib.import_module(module), attr, None)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-v", "--verbose", count=True, help="More log output (-v info, -vv debug).")
+@click.version_option(package_name="aurola-qdrant")
+def main(verbose: int) -> None:
+    """Semantic audio search for Qdrant with AuroLA embeddings and re-ranking."""
+    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if verbose < 2:
+        for noisy in ("httpx", "transformers", "urllib3"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
