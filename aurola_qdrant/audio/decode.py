@@ -18,7 +18,7 @@ import numpy as np
 import soundfile as sf
 
 from ..errors import AudioDecodeError
-from .sniff import looks_supported, looks_unsupported, ogg_is_cut, wav_log_says_cut
+from .sniff import looks_supported, looks_unsupported, mp3_length_is_estimated, ogg_is_cut, wav_log_says_cut
 
 __all__ = ["AudioInfo", "audio_info", "check_decoded_length", "ensure_finite", "open_audio", "read_frames"]
 
@@ -94,6 +94,8 @@ def open_audio(path: str | os.PathLike[str]) -> Iterator[tuple[sf.SoundFile, Aud
     Raises:
         AudioDecodeError: ``missing``, ``unreadable``, ``empty``, ``corrupt``, ``unsupported-format`` or
             ``truncated`` (a WAV data chunk or an Ogg stream that ends before its header says it does).
+            A variable-bitrate MP3 without a length header is ``unsupported-format``: libsndfile would
+            decode only up to a guessed length.
     """
     p = Path(path)
     _precheck(p)
@@ -117,6 +119,13 @@ def open_audio(path: str | os.PathLike[str]) -> Iterator[tuple[sf.SoundFile, Aud
             raise AudioDecodeError(p, "truncated", "Ogg stream has no end-of-stream page")
         if info.format in ("WAV", "WAVEX") and wav_log_says_cut(handle.extra_info):
             raise AudioDecodeError(p, "truncated", "data chunk is longer than the file")
+        if info.format == "MP3" and mp3_length_is_estimated(p):
+            raise AudioDecodeError(
+                p,
+                "unsupported-format",
+                "variable-bitrate MP3 without a Xing/VBRI length header: libsndfile would stop at a guessed "
+                "length and drop audio; convert it first (e.g. ffmpeg -i in.mp3 out.flac)",
+            )
         if info.frames <= 0:
             raise AudioDecodeError(p, "empty", "the file holds no samples")
         yield handle, info

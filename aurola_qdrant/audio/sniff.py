@@ -11,7 +11,13 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-__all__ = ["looks_supported", "looks_unsupported", "ogg_is_cut", "wav_log_says_cut"]
+__all__ = [
+    "looks_supported",
+    "looks_unsupported",
+    "mp3_length_is_estimated",
+    "ogg_is_cut",
+    "wav_log_says_cut",
+]
 
 # Extensions of formats libsndfile (>= 1.1) decodes; a file with one of these that fails to parse is damaged.
 _SUPPORTED_EXT = frozenset(
@@ -98,3 +104,58 @@ def wav_log_says_cut(log: str) -> bool:
         if int(declared) not in _WAV_UNKNOWN_LENGTHS and int(declared) > int(available):
             return True
     return False
+
+
+# MPEG audio bitrates in kbit/s by (MPEG-1?, layer) and sample rates by version; index 0 is "free format".
+_BITRATES = {
+    (True, 1): (0, 32, 64, 96, 128, 160, 192, 224, 256, 288, 320, 352, 384, 416, 448),
+    (True, 2): (0, 32, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384),
+    (True, 3): (0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320),
+    (False, 1): (0, 32, 48, 56, 64, 80, 96, 112, 128, 144, 160, 176, 192, 224, 256),
+    (False, 2): (0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160),
+}
+_BITRATES[(False, 3)] = _BITRATES[(False, 2)]
+_RATES = {3: (44100, 48000, 32000), 2: (22050, 24000, 16000), 0: (11025, 12000, 8000)}  # by version bits
+_MP3_FRAMES_TO_CHECK = 64
+
+
+def _mpeg_frame(buf: bytes, pos: int) -> tuple[int, int] | None:
+    """(bitrate index, frame length in bytes) of the MPEG audio frame header at ``pos``, or None."""
+    if pos + 4 > len(buf) or buf[pos] != 0xFF or (buf[pos + 1] & 0xE0) != 0xE0:
+        return None
+    version, layer_bits = (buf[pos + 1] >> 3) & 3, (buf[pos + 1] >> 1) & 3
+    br_idx, sr_idx, pad = buf[pos + 2] >> 4, (buf[pos + 2] >> 2) & 3, (buf[pos + 2] >> 1) & 1
+    if version == 1 or layer_bits == 0 or br_idx in (0, 15) or sr_idx == 3:
+        return None
+    layer, mpeg1 = 4 - layer_bits, version == 3
+    bitrate, rate = _BITRATES[(mpeg1, layer)][br_idx] * 1000, _RATES[version][sr_idx]
+    if layer == 1:
+        return br_idx, (12 * bitrate // rate + pad) * 4
+    return br_idx, (144 if mpeg1 or layer == 2 else 72) * bitrate // rate + pad
+
+
+def mp3_length_is_estimated(path: Path) -> bool:
+    """True for a variable-bitrate MP3 without a Xing/Info/VBRI header.
+
+    libsndfile then guesses the length from the first frame's bitrate and stops decoding at that guess, so
+    audio past it would be lost without any error. A constant-bitrate file or one with a length header is
+    fine. Looks at the first few dozen frame headers only.
+    """
+    with path.open("rb") as fh:
+        buf = fh.read(256 * 1024)
+    pos = 0
+    if buf.startswith(b"ID3") and len(buf) >= 10:  # skip an ID3v2 tag (syncsafe 28-bit size)
+        pos = 10 + ((buf[6] & 0x7F) << 21 | (buf[7] & 0x7F) << 14 | (buf[8] & 0x7F) << 7 | (buf[9] & 0x7F))
+    first = _mpeg_frame(buf, pos)
+    if first is None:
+        return False  # not a plain MPEG stream we can walk; trust libsndfile
+    if any(tag in buf[pos : pos + first[1]] for tag in (b"Xing", b"Info", b"VBRI")):
+        return False
+    rates = set()
+    for _ in range(_MP3_FRAMES_TO_CHECK):
+        frame = _mpeg_frame(buf, pos)
+        if frame is None:
+            break
+        rates.add(frame[0])
+        pos += frame[1]
+    return len(rates) > 1

@@ -135,3 +135,31 @@ def test_audio_info_does_not_decode(write_audio, monkeypatch):
 
     monkeypatch.setattr(sf.SoundFile, "read", boom)
     assert audio_info(path).frames == 32000
+
+
+def _strip_first_mp3_frame(path: Path) -> Path:
+    """Drop the first frame, which carries the Xing/Info length header libsndfile writes (144*br/sr bytes)."""
+    data = path.read_bytes()
+    assert data[:2] == b"\xff\xfb" and (b"Xing" in data[:64] or b"Info" in data[:64])  # MPEG-1 L3
+    bitrate = (0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320)[data[2] >> 4] * 1000
+    rate = (44100, 48000, 32000)[(data[2] >> 2) & 3]
+    path.write_bytes(data[144 * bitrate // rate + ((data[2] >> 1) & 1) :])
+    return path
+
+
+def test_vbr_mp3_without_length_header_is_refused_not_cut_short(write_audio):
+    path = _strip_first_mp3_frame(write_audio("vbr.mp3", seconds=5.0, sr=44100, format="MP3"))
+    with pytest.raises(AudioDecodeError, match="unsupported-format") as info:
+        audio_info(path)
+    assert "Xing" in info.value.detail
+
+
+def test_cbr_mp3_without_length_header_loads_whole(tmp_path):
+    path = tmp_path / "cbr.mp3"
+    with sf.SoundFile(
+        path, "w", 44100, 1, format="MP3", bitrate_mode="CONSTANT", compression_level=0.5
+    ) as out:
+        out.write(np.sin(np.arange(44100 * 5) / 20.0).astype(np.float32) * 0.3)
+    seg = load_audio(_strip_first_mp3_frame(path))
+    assert seg.duration_s == pytest.approx(5.0, abs=0.1)
+    assert np.abs(seg.waveform[-8000:]).max() > 0.1  # the end of the file really decoded
