@@ -20,6 +20,7 @@ Messages carry the operation name and the error's class and text, never client s
 from __future__ import annotations
 
 import logging
+import random
 import re
 import sys
 import time
@@ -133,9 +134,11 @@ class RetryPolicy:
             )
 
     def _wait(self, state: tenacity.RetryCallState) -> float:
-        backoff = tenacity.wait_exponential_jitter(
-            initial=self.initial_wait_s, max=self.max_wait_s, jitter=self.jitter_s
-        )(state)
+        # computed here rather than with tenacity.wait_exponential_jitter, whose arguments changed across
+        # tenacity versions; same formula: min(max, initial * 2**(n-1) + U(0, jitter))
+        exponent = min(state.attempt_number - 1, 60)  # no float overflow on absurd attempt counts
+        backoff = self.initial_wait_s * 2.0**exponent + random.uniform(0.0, self.jitter_s)
+        backoff = min(backoff, self.max_wait_s)
         exc = state.outcome.exception() if state.outcome is not None else None
         if isinstance(exc, ResourceExhaustedResponse):  # the server said how long to back off
             backoff = max(backoff, min(float(exc.retry_after_s), self.max_wait_s))
