@@ -127,7 +127,8 @@ def upsert_segments(
 def mark_file_complete(net: Net, info: EmbedderInfo, file_id: str) -> None:
     """Set ``complete_<vector_name> = true`` on every point of ``file_id`` (one request).
 
-    Call it only after all the file's segments were stored; it is what a resumed ingest trusts.
+    Call it only after all the file's segments were stored; it is what a resumed ingest trusts. A file
+    with no stored point has nothing to carry the flag, so it never shows up as complete.
     """
     net.call(
         "set_payload",
