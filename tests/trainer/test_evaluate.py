@@ -163,3 +163,47 @@ def test_missing_audio_raises_decode_error(tiny_embedder, tmp_path: Path) -> Non
 
     with pytest.raises(AudioDecodeError):
         evaluate([ManifestItem(audio=tmp_path / "gone.wav", captions=("x",))], tiny_embedder)
+
+
+@pytest.fixture(scope="module")
+def tiny_reranker(tiny_thinker: Path):
+    from aurola_qdrant.reranker import AurolaReranker
+
+    return AurolaReranker.from_pretrained(tiny_thinker, device="cpu")
+
+
+def test_reranked_t2a_matches_an_independent_fusion(tiny_embedder, tiny_reranker, synthetic_items) -> None:
+    items, k_cand = synthetic_items[:6], 3
+    result = evaluate(items, tiny_embedder, reranker=tiny_reranker, candidates=k_cand, alpha=2.0)
+    assert result.reranked and result.alpha == {"t2a": 2.0, "a2t": 2.0} and result.candidates == k_cand
+    assert result.retrieval is not None and not result.retrieval.reranked
+    for key in ("R@5", "R@10"):  # re-ordering the top 3 cannot move anything into or out of a top 5
+        assert result.t2a[key] == result.retrieval.t2a[key] and result.a2t[key] == result.retrieval.a2t[key]
+    # independent: numpy cosine, top 3 per caption, P(Yes) of each, s + 2 p, rank of the right clip
+    text = tiny_embedder.embed_text([c for item in items for c in item.captions])
+    audio = tiny_embedder.embed_audio([item.audio for item in items])
+    owner = [i for i, item in enumerate(items) for _ in item.captions]
+    hits = 0
+    for q, caption in enumerate(c for item in items for c in item.captions):
+        sim = audio @ text[q]
+        top = np.argsort(-sim)[:k_cand]
+        p = tiny_reranker.score_text_to_audio(caption, [items[i].audio for i in top])
+        hits += int(top[np.argmax(sim[top] + 2.0 * p)] == owner[q])
+    assert result.t2a["R@1"] == pytest.approx(100.0 * hits / len(owner))
+    same = evaluate(items, tiny_embedder, reranker=tiny_reranker, candidates=k_cand, alpha=0.0)
+    assert (same.t2a, same.a2t) == (same.retrieval.t2a, same.retrieval.a2t)
+
+
+def test_tune_alpha_picks_the_best_grid_value_on_validation(
+    tiny_embedder, tiny_reranker, synthetic_items
+) -> None:
+    from trainer.evaluate import tune_alpha
+
+    items, grid = synthetic_items[:6], (0.0, 0.5, 3.0)
+    chosen = tune_alpha(items, tiny_embedder, tiny_reranker, candidates=3, grid=grid)
+    assert set(chosen) == {"t2a", "a2t"} and all(a in grid for a in chosen.values())
+    runs = {a: evaluate(items, tiny_embedder, reranker=tiny_reranker, candidates=3, alpha=a) for a in grid}
+    for direction in ("t2a", "a2t"):
+        score = {a: np.mean(list(getattr(r, direction).values())) for a, r in runs.items()}
+        assert score[chosen[direction]] == max(score.values())
+        assert chosen[direction] == min(a for a in grid if score[a] == max(score.values()))  # ties: smaller
