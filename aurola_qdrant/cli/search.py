@@ -1,0 +1,307 @@
+"""`aurola-qdrant search`, `describe` and `ingest-text`: the query adapter on the command line.
+
+Model choice: ``--model`` defaults to the embedder recorded in the collection when it is a released
+checkpoint or a hub repo id; a collection written by a local folder, or by several embedders, needs
+``--model`` (a clear error says so). A ``--model`` other than the recorded one is refused. Re-ranking is on
+when a re-ranker is known: ``--reranker``, else the registry re-ranker paired with the embedder
+(``aurola-3b`` → ``aurola-rerank-3b``); ``--no-rerank`` turns it off.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+if TYPE_CHECKING:
+    from qdrant_client import QdrantClient
+
+    from ..search import SearchHit
+
+
+# ------------------------------------------------------------------------------------------ shared options
+def qdrant_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """--qdrant-url/--api-key (env QDRANT_URL/QDRANT_API_KEY) or embedded --qdrant-path (./aurola_db)."""
+    fn = click.option(
+        "--qdrant-path",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=Path("aurola_db"),
+        show_default=True,
+        help="Embedded Qdrant folder, used when no --qdrant-url is given.",
+    )(fn)
+    fn = click.option(
+        "--api-key", envvar="QDRANT_API_KEY", default=None, help="Qdrant API key (env QDRANT_API_KEY)."
+    )(fn)
+    return click.option(
+        "--qdrant-url", envvar="QDRANT_URL", default=None, help="Qdrant server URL (env QDRANT_URL)."
+    )(fn)
+
+
+def model_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    fn = click.option("--device", default=None, help="cpu, cuda, cuda:1 … (default: cuda if available).")(fn)
+    return click.option(
+        "--model", default=None, help="Query embedder (default: the one recorded in the collection)."
+    )(fn)
+
+
+def rerank_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    fn = click.option("--alpha", type=float, default=None, help="Fusion weight: cos + alpha*P(Yes).")(fn)
+    fn = click.option("--reranker", default=None, help="Re-ranker name/folder (default: paired one).")(fn)
+    fn = click.option("--rerank/--no-rerank", default=None, help="Re-rank (default: when one is known).")(fn)
+    fn = click.option("--candidates", default=50, show_default=True, help="Candidates re-ranked (K).")(fn)
+    fn = click.option("--limit", default=10, show_default=True, help="Results returned.")(fn)
+    fn = click.option("--filter", "filters", multiple=True, help="KEY=VALUE, KEY!=VALUE, KEY>=N … (repeat).")(
+        fn
+    )
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")(fn)
+
+
+def _connect(url: str | None, api_key: str | None, path: Path) -> QdrantClient:
+    from qdrant_client import QdrantClient
+
+    if url:
+        return QdrantClient(url=url, api_key=api_key)
+    if api_key:  # e.g. QDRANT_API_KEY exported for the server; never echo the key itself
+        click.echo("note: ignoring the API key: no --qdrant-url, using embedded Qdrant", err=True)
+    return QdrantClient(path=str(path))
+
+
+def _errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn the library's deliberate errors into one-line CLI errors (never a traceback)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from ..errors import AurolaError
+
+        try:
+            return fn(*args, **kwargs)
+        except (AurolaError, ValueError) as exc:
+            raise click.ClickException(str(exc)) from exc
+
+    return wrapper
+
+
+def _load_models(
+    client: QdrantClient,
+    collection: str,
+    model: str | None,
+    device: str | None,
+    rerank: bool | None,
+    reranker: str | None,
+) -> tuple[Any, Any]:
+    from ..embedder import AurolaEmbedder
+    from ..registry import get_model_spec, list_models
+    from ..search.compat import recorded_query_model
+
+    name = model if model is not None else recorded_query_model(client, collection)
+    embedder = AurolaEmbedder.from_pretrained(name, device=device)
+    if rerank is False:
+        return embedder, None
+    if reranker is None:
+        spec = get_model_spec(name)
+        paired = [
+            m.name for m in list_models("reranker") if spec is not None and m.base_embedder == spec.name
+        ]
+        if not paired:
+            if rerank:
+                raise click.UsageError(f"no re-ranker is paired with {name!r}; name one with --reranker")
+            return embedder, None
+        reranker = paired[0]
+    from ..reranker import AurolaReranker
+
+    return embedder, AurolaReranker.from_pretrained(reranker, device=device)
+
+
+# ------------------------------------------------------------------------------------------------ output
+def _clock(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    minutes, rest = divmod(seconds, 60.0)
+    return f"{int(minutes)}:{rest:04.1f}"
+
+
+def _table(hits: Sequence[SearchHit], what: str) -> str:
+    if not hits:
+        return "no results"
+    rows = [
+        f"{'#':>3}  {'score':>7}  {'cos':>7}  {'p_yes':>5}  "
+        + ("time range     source" if what == "audio" else "text")
+    ]
+    for rank, hit in enumerate(hits, start=1):
+        p = "-" if hit.rerank_score is None else f"{hit.rerank_score:.3f}"
+        head = f"{rank:>3}  {hit.score:7.4f}  {hit.retrieval_score:7.4f}  {p:>5}  "
+        if what == "audio":
+            span = f"{_clock(hit.start_s)}-{_clock(hit.end_s)}"
+            rows.append(f"{head}{span:<14} {hit.source}")
+        else:
+            rows.append(f"{head}{hit.text}")
+        if hit.rerank_error:
+            rows.append(f"{'':>5}! not re-ranked: {hit.rerank_error}")
+    return "\n".join(rows)
+
+
+def _emit(hits: Sequence[SearchHit], as_json: bool, what: str, header: dict[str, Any]) -> None:
+    if as_json:
+        click.echo(json.dumps({**header, "hits": [h.to_dict() for h in hits]}, ensure_ascii=False))
+    else:
+        click.echo(_table(hits, what))
+
+
+# ---------------------------------------------------------------------------------------------- commands
+@click.command()
+@click.argument("query", required=False)
+@click.option("--collection", required=True, help="Audio collection to search.")
+@click.option(
+    "--audio", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Query by example."
+)
+@click.option("--exclude-self", is_flag=True, help="With --audio: leave out the query's own file.")
+@click.option("--group-by-file", is_flag=True, help="One hit per file (its best window).")
+@rerank_options
+@model_options
+@qdrant_options
+@_errors
+def search(
+    query: str | None,
+    collection: str,
+    audio: Path | None,
+    exclude_self: bool,
+    group_by_file: bool,
+    as_json: bool,
+    filters: tuple[str, ...],
+    limit: int,
+    candidates: int,
+    rerank: bool | None,
+    reranker: str | None,
+    alpha: float | None,
+    model: str | None,
+    device: str | None,
+    qdrant_url: str | None,
+    api_key: str | None,
+    qdrant_path: Path,
+) -> None:
+    """Search COLLECTION for the text QUERY (or for audio like --audio FILE)."""
+    from ..search import AudioSearch
+    from ..search.filters import parse_filters
+
+    if (query is None) == (audio is None):
+        raise click.UsageError(
+            'give either a text QUERY or --audio FILE, e.g. search "a dog barks" --collection x'
+        )
+    if audio is not None and (rerank or reranker or alpha is not None):
+        raise click.UsageError(
+            "--audio searches audio by audio, which the re-ranker has no prompt for; drop --rerank"
+        )
+    query_filter = parse_filters(filters)
+    client = _connect(qdrant_url, api_key, qdrant_path)
+    try:
+        embedder, judge = _load_models(
+            client, collection, model, device, False if audio else rerank, reranker
+        )
+        engine = AudioSearch(client, collection, embedder, judge)
+        if audio is not None:
+            hits = engine.search_by_audio(
+                audio,
+                limit=limit,
+                query_filter=query_filter,
+                group_by_file=group_by_file,
+                exclude_self=exclude_self,
+            )
+        else:
+            assert query is not None
+            hits = engine.search(
+                query,
+                limit=limit,
+                candidates=candidates,
+                query_filter=query_filter,
+                rerank=rerank,
+                alpha=alpha,
+                group_by_file=group_by_file,
+            )
+    finally:
+        client.close()
+    header = {
+        "query": query if audio is None else str(audio),
+        "collection": collection,
+        "model": embedder.model_id,
+    }
+    _emit(hits, as_json, "audio", header)
+
+
+@click.command()
+@click.argument("audio", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--collection", required=True, help="Text collection (see ingest-text).")
+@rerank_options
+@model_options
+@qdrant_options
+@_errors
+def describe(
+    audio: Path,
+    collection: str,
+    as_json: bool,
+    filters: tuple[str, ...],
+    limit: int,
+    candidates: int,
+    rerank: bool | None,
+    reranker: str | None,
+    alpha: float | None,
+    model: str | None,
+    device: str | None,
+    qdrant_url: str | None,
+    api_key: str | None,
+    qdrant_path: Path,
+) -> None:
+    """Rank the captions/labels of COLLECTION for the AUDIO file (audio→text)."""
+    from ..search import TextSearch
+    from ..search.filters import parse_filters
+
+    query_filter = parse_filters(filters)
+    client = _connect(qdrant_url, api_key, qdrant_path)
+    try:
+        embedder, judge = _load_models(client, collection, model, device, rerank, reranker)
+        hits = TextSearch(client, collection, embedder, judge).describe(
+            audio, limit=limit, candidates=candidates, query_filter=query_filter, rerank=rerank, alpha=alpha
+        )
+    finally:
+        client.close()
+    _emit(hits, as_json, "text", {"audio": str(audio), "collection": collection, "model": embedder.model_id})
+
+
+@click.command(name="ingest-text")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--collection", required=True, help="Text collection to create or extend.")
+@click.option(
+    "--model", default="aurola-3b", show_default=True, help="Embedder: registry name, folder or repo id."
+)
+@click.option("--device", default=None, help="cpu, cuda, cuda:1 … (default: cuda if available).")
+@click.option("--batch-size", default=256, show_default=True, help="Texts embedded and written per batch.")
+@qdrant_options
+@_errors
+def ingest_text(
+    file: Path,
+    collection: str,
+    model: str,
+    device: str | None,
+    batch_size: int,
+    qdrant_url: str | None,
+    api_key: str | None,
+    qdrant_path: Path,
+) -> None:
+    """Store captions or labels from FILE in a text collection: one per line, or JSONL objects with a
+    "text" key (other keys become payload), for `describe`."""
+    from ..embedder import AurolaEmbedder
+    from ..search import ingest_texts, read_text_file
+
+    texts, metadata = read_text_file(file)
+    if not texts:
+        raise click.ClickException(f"{file} holds no text (blank lines are skipped)")
+    embedder = AurolaEmbedder.from_pretrained(model, device=device)
+    client = _connect(qdrant_url, api_key, qdrant_path)
+    try:
+        n = ingest_texts(client, collection, embedder, texts, metadata, batch_size=batch_size)
+    finally:
+        client.close()
+    click.echo(f"stored {n} distinct text(s) from {file} in {collection!r} (vector {embedder.vector_name!r})")

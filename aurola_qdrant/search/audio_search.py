@@ -1,0 +1,172 @@
+"""`AudioSearch`: text→audio search with optional re-ranking, and audio→audio query by example."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from qdrant_client import QdrantClient, models
+
+from ..audio import SAMPLE_RATE, AudioSegment
+from ..embedder import to_waveform
+from ..errors import AurolaError, InputError
+from ..ids import file_id as content_hash
+from ..retry import RetryPolicy
+from .candidates import load_candidates
+from .compat import embedder_info, open_for_query
+from .fusion import check_counts, fuse_and_sort, resolve_alpha, score_candidates, want_rerank
+from .hits import SearchHit, hit_from_point
+
+if TYPE_CHECKING:
+    from ..embedder import AudioItem, AurolaEmbedder
+
+__all__ = ["AudioSearch"]
+
+logger = logging.getLogger(__name__)
+
+
+def _exclude_file(query_filter: models.Filter | None, file_id: str) -> models.Filter:
+    not_self = models.FieldCondition(key="file_id", match=models.MatchValue(value=file_id))
+    return models.Filter(must=[query_filter] if query_filter is not None else None, must_not=[not_self])
+
+
+def _query_file_id(audio: AudioItem) -> str:
+    path = audio if isinstance(audio, str | os.PathLike) else getattr(audio, "source", None)
+    if not isinstance(path, str | os.PathLike) or not os.path.isfile(path):
+        raise InputError(
+            f"exclude_self needs the query's file (a path, or an AudioSegment loaded from a file) to hash "
+            f"its content; got {type(audio).__name__}. Filter its file_id out with query_filter instead."
+        )
+    return content_hash(os.fspath(path))
+
+
+class AudioSearch:
+    """Search the audio segments of ``collection`` with ``embedder``'s vectors, re-ranking with ``reranker``.
+
+    Construction checks that the collection exists and that its recorded embedder for
+    ``embedder.vector_name`` is query-compatible (model, revision, prompt version, dimension), raising
+    `CollectionMismatchError` otherwise. ``reranker`` is anything with ``score_text_to_audio(text, items)``
+    returning P(Yes) per item (e.g. `AurolaReranker`); optional ``default_alpha(direction)``.
+    """
+
+    def __init__(
+        self,
+        client: QdrantClient,
+        collection: str,
+        embedder: AurolaEmbedder,
+        reranker: Any = None,
+        *,
+        retry: RetryPolicy | None = None,
+        load_workers: int = 4,
+    ) -> None:
+        self.embedder = embedder
+        self.reranker = reranker
+        self.collection = collection
+        self.load_workers = load_workers
+        self.store = open_for_query(client, collection, embedder_info(embedder), retry=retry)
+
+    def __repr__(self) -> str:
+        return f"AudioSearch({self.collection!r}, vector={self.store.embedder_info.vector_name!r})"
+
+    def search(
+        self,
+        text: str,
+        *,
+        limit: int = 10,
+        candidates: int = 50,
+        query_filter: models.Filter | None = None,
+        rerank: bool | None = None,
+        alpha: float | None = None,
+        group_by_file: bool = False,
+    ) -> list[SearchHit]:
+        """The best ``limit`` segments (or files, ``group_by_file``) for the caption/query ``text``.
+
+        Retrieval takes the top ``max(candidates, limit)`` by cosine; when re-ranking (``rerank=None``:
+        whenever a re-ranker was given) each candidate's audio is read from its payload ``source`` and
+        bounds, scored in one re-ranker call, fused as ``cosine + alpha * P(Yes)`` (``alpha``: see
+        `aurola_qdrant.search.fusion`), sorted and cut to ``limit``. A candidate whose audio cannot be read
+        keeps its cosine as final score and carries ``rerank_error``. Without re-ranking, ``candidates`` is
+        unused. ``group_by_file`` keeps one hit per file: its best window by cosine (re-ranking then orders
+        files). ``query_filter`` is passed to Qdrant unchanged.
+
+        Raises InputError (empty text), ValueError (bad counts/alpha, rerank=True without re-ranker),
+        StoreUnavailableError.
+        """
+        check_counts(limit, candidates)
+        reranking = want_rerank(rerank, self.reranker)
+        weight = resolve_alpha(alpha, self.reranker, "t2a") if reranking else 0.0
+        vector = self.embedder.embed_text([text])[0]
+        hits = self._retrieve(
+            vector, max(candidates, limit) if reranking else limit, query_filter, group_by_file
+        )
+        if not reranking or not hits:
+            return hits[:limit]
+        items, reasons = self._prepare(load_candidates(hits, self.load_workers))
+        readable = sorted(items)
+        scores, errors = score_candidates([items[i] for i in readable], self._scorer(text))
+        by_hit = {readable[j]: p for j, p in scores.items()}
+        reasons.update({readable[j]: reason for j, reason in errors.items()})
+        return fuse_and_sort(hits, by_hit, reasons, weight, limit)
+
+    def search_by_audio(
+        self,
+        audio: AudioItem,
+        *,
+        limit: int = 10,
+        query_filter: models.Filter | None = None,
+        group_by_file: bool = False,
+        exclude_self: bool = False,
+    ) -> list[SearchHit]:
+        """Query by example: the ``limit`` segments (or files) nearest to ``audio`` (audio→audio cosine).
+
+        ``audio`` is a path, a ``(waveform, sample_rate)`` pair or an `AudioSegment`. ``exclude_self``
+        drops every segment of the query's own file (matched by content hash, so copies under other paths
+        are excluded too); it needs a file. No re-ranking: the AuroLA re-ranker has prompts for text→audio
+        and audio→text only. Raises AudioDecodeError / AudioTooLongError for an unusable query audio.
+        """
+        check_counts(limit, 1)
+        if exclude_self:
+            query_filter = _exclude_file(query_filter, _query_file_id(audio))
+        waveform, _ = to_waveform(audio, self.embedder.max_audio_seconds)
+        vector = self.embedder.embed_audio([(waveform, SAMPLE_RATE)])[0]
+        return self._retrieve(vector, limit, query_filter, group_by_file)
+
+    def _prepare(self, loaded: list[AudioSegment | str]) -> tuple[dict[int, Any], dict[int, str]]:
+        """Split decoded candidates into model-ready items and failure reasons (by hit index).
+
+        With `AurolaReranker`, ``load_candidate`` also checks each clip against the model's limits (too
+        short, over 300 s), so one bad candidate is flagged alone instead of failing the batched call."""
+        check = getattr(self.reranker, "load_candidate", None)
+        items: dict[int, Any] = {}
+        reasons: dict[int, str] = {}
+        for i, item in enumerate(loaded):
+            if isinstance(item, str):
+                reasons[i] = item
+                continue
+            try:
+                items[i] = check(item) if self._waveform_api and check is not None else item
+            except AurolaError as err:
+                reasons[i] = f"{type(err).__name__}: {err}"
+        return items, reasons
+
+    @property
+    def _waveform_api(self) -> bool:
+        return hasattr(self.reranker, "load_candidate") and hasattr(
+            self.reranker, "score_text_to_audio_waveforms"
+        )
+
+    def _scorer(self, text: str) -> Callable[[list[Any]], Any]:
+        if self._waveform_api:  # items are checked waveforms: no second decode/check inside the re-ranker
+            return lambda items: self.reranker.score_text_to_audio_waveforms(text, items)
+        return lambda items: self.reranker.score_text_to_audio(text, items)
+
+    def _retrieve(
+        self, vector: np.ndarray, n: int, query_filter: models.Filter | None, group_by_file: bool
+    ) -> list[SearchHit]:
+        if group_by_file:
+            groups = self.store.query_groups(vector, group_by="file_id", limit=n, query_filter=query_filter)
+            return [hit_from_point(g.hits[0]) for g in groups if g.hits]
+        return [hit_from_point(p) for p in self.store.query(vector, limit=n, query_filter=query_filter)]

@@ -1,0 +1,97 @@
+"""Query-side identity: the `EmbedderInfo` of a query embedder, and opening a collection for querying."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..errors import CollectionMismatchError
+from ..registry import get_model_spec
+from ..retry import QDRANT_RETRY, RetryPolicy
+from ..store import AudioStore, EmbedderInfo, StoreConfig
+from ..store.schema import recorded_embedders
+
+if TYPE_CHECKING:
+    from qdrant_client import QdrantClient
+
+    from ..embedder import AurolaEmbedder
+
+__all__ = ["embedder_info", "open_for_query", "recorded_query_model"]
+
+
+def embedder_info(embedder: AurolaEmbedder) -> EmbedderInfo:
+    """The identity a collection must have recorded for ``embedder``'s queries to be comparable.
+
+    Windowing is left unset: it shapes the stored segments, not query vectors, and
+    `AudioStore.check_query_compatible` does not compare it.
+    """
+    return EmbedderInfo(
+        vector_name=embedder.vector_name,
+        model_id=embedder.model_id,
+        revision=embedder.revision,
+        prompt_version=embedder.prompt_version,
+        dim=embedder.dim,
+    )
+
+
+def open_for_query(
+    client: QdrantClient,
+    collection: str,
+    info: EmbedderInfo,
+    *,
+    config: StoreConfig | None = None,
+    retry: RetryPolicy | None = None,
+) -> AudioStore:
+    """An `AudioStore` view of an existing ``collection``, checked to match ``info``.
+
+    Raises:
+        CollectionMismatchError: the collection does not exist, has no vector ``info.vector_name``, or
+            that vector was written by another model, revision, prompt version or dimension.
+        StoreUnavailableError: Qdrant stayed unreachable past the retry budget.
+    """
+    policy = retry if retry is not None else QDRANT_RETRY
+    exists = policy.call(
+        client.collection_exists, collection_name=collection, operation=f"collection_exists({collection!r})"
+    )
+    if not exists:
+        raise CollectionMismatchError(
+            f"collection {collection!r} does not exist; ingest into it first "
+            f"(aurola-qdrant ingest / ingest-text --collection {collection}) or check the name"
+        )
+    store = AudioStore(client, collection, info, config, retry=policy)
+    store.check_query_compatible()
+    return store
+
+
+def recorded_query_model(client: QdrantClient, collection: str, *, retry: RetryPolicy | None = None) -> str:
+    """The model to load for querying ``collection``: its one recorded embedder, as a registry name when
+    it is a released checkpoint, else its hub repo id.
+
+    Raises:
+        CollectionMismatchError: the collection is missing, records no or several embedders (pass the
+            model explicitly then), or records a local checkpoint, whose folder cannot be found from its
+            name alone.
+    """
+    policy = retry if retry is not None else QDRANT_RETRY
+    op = f"get_collection({collection!r})"
+    if not policy.call(client.collection_exists, collection_name=collection, operation=op):
+        raise CollectionMismatchError(f"collection {collection!r} does not exist; check the name")
+    recorded = recorded_embedders(
+        policy.call(client.get_collection, collection_name=collection, operation=op)
+    )
+    infos = [v for v in recorded.values() if isinstance(v, EmbedderInfo)]
+    if len(infos) != 1:
+        described = [v.describe() if isinstance(v, EmbedderInfo) else repr(v) for v in recorded.values()]
+        raise CollectionMismatchError(
+            f"collection {collection!r} records {len(infos)} readable embedders ({described or 'none'}); "
+            "name the query model explicitly (--model)"
+        )
+    model_id = infos[0].model_id
+    spec = get_model_spec(model_id)
+    if spec is not None:
+        return spec.name
+    if model_id.count("/") == 1 and all(model_id.split("/")):
+        return model_id
+    raise CollectionMismatchError(
+        f"collection {collection!r} was written by the local checkpoint {model_id!r} "
+        f"({infos[0].describe()}); pass its folder explicitly (--model /path/to/{model_id})"
+    )
