@@ -170,6 +170,14 @@ class AurolaReranker:
     def _encode(self, messages: list[dict[str, Any]], audios: Sequence[np.ndarray]) -> EncodedPrompt:
         return self.inputs.encode(messages, audios, add_generation_prompt=True)
 
+    def t2a_prompt(self, text: str, waveform: np.ndarray) -> EncodedPrompt:
+        """The whole text→audio prompt (ids ending with the generation prompt) of one pair."""
+        return self._encode(rerank_t2a_messages(self.inputs.check_text(text)), [waveform])
+
+    def a2t_prompt(self, waveform: np.ndarray, text: str) -> EncodedPrompt:
+        """The whole audio→text prompt of one pair."""
+        return self._encode(rerank_a2t_messages(self.inputs.check_text(text)), [waveform])
+
     def _prefix(
         self, messages: list[dict[str, Any]], candidate: str, audios: Sequence[np.ndarray]
     ) -> list[int]:
