@@ -77,3 +77,45 @@ class ReferenceEmbedder:
 
     def embed_waveforms(self, waveforms: Sequence[np.ndarray]) -> np.ndarray:
         return np.stack([self._forward(audio_embed_messages(), [w])[0] for w in waveforms])
+
+    # ---- batched, as the official inference code calls the processor and the thinker on a whole batch
+    def _forward_batch(self, messages: Sequence[list[dict]], waveforms: Sequence[np.ndarray]) -> np.ndarray:
+        """One padded forward for a batch of prompts; ``waveforms`` holds one clip per prompt or is empty.
+
+        Features are padded to the extractor's maximum (300 s) and the tokenizer pads on its own side; the
+        read position is found per row, so the padding side does not matter. Returns ``(B, H)`` float32.
+        """
+        import torch
+
+        texts = [self.tok.apply_chat_template(m, tokenize=False) for m in messages]
+        extra: dict[str, Any] = {}
+        if waveforms:
+            feats = self.fe(
+                list(waveforms),
+                sampling_rate=16000,
+                return_attention_mask=True,
+                padding="max_length",
+                return_tensors="pt",
+            )
+            frames = feats["attention_mask"].sum(-1)
+            n_tokens = (((frames - 1) // 2 + 1 - 2) // 2 + 1).tolist()
+            texts = [t.replace("<|AUDIO|>", "<|AUDIO|>" * n, 1) for t, n in zip(texts, n_tokens, strict=True)]
+            extra = {
+                "input_features": feats["input_features"],
+                "feature_attention_mask": feats["attention_mask"],
+            }
+        enc = self.tok(texts, return_tensors="pt", padding=True)
+        with torch.no_grad():
+            out = self.model(**enc, **extra, output_hidden_states=True)
+        emb_id = self.tok.convert_tokens_to_ids(EMB_TOKEN)
+        pos = [row.index(emb_id) - 1 for row in enc["input_ids"].tolist()]
+        last = out.hidden_states[-1][torch.arange(len(pos)), torch.tensor(pos)].float()
+        return torch.nn.functional.normalize(last, dim=-1).numpy()
+
+    def embed_text_batch(self, texts: Sequence[str]) -> np.ndarray:
+        """All ``texts`` in one padded forward (the official batched path)."""
+        return self._forward_batch([text_embed_messages(t) for t in texts], [])
+
+    def embed_waveforms_batch(self, waveforms: Sequence[np.ndarray]) -> np.ndarray:
+        """All clips (mono 16 kHz float32) in one padded forward (the official batched path)."""
+        return self._forward_batch([audio_embed_messages() for _ in waveforms], waveforms)
