@@ -35,8 +35,12 @@ class ModelSpec:
 
 
 _MODELS: tuple[ModelSpec, ...] = (
-    ModelSpec("aurola-3b", "Jazzcharles/AuroLA-3B", "embedder", "3B", "AuroLA 3B embedder (full training data)"),
-    ModelSpec("aurola-7b", "Jazzcharles/AuroLA-7B", "embedder", "7B", "AuroLA 7B embedder (full training data)"),
+    ModelSpec(
+        "aurola-3b", "Jazzcharles/AuroLA-3B", "embedder", "3B", "AuroLA 3B embedder (full training data)"
+    ),
+    ModelSpec(
+        "aurola-7b", "Jazzcharles/AuroLA-7B", "embedder", "7B", "AuroLA 7B embedder (full training data)"
+    ),
     ModelSpec(
         "aurola-3b-pt", "Jazzcharles/AuroLA-3B-PT", "embedder", "3B", "AuroLA 3B embedder, eval sets held out"
     ),

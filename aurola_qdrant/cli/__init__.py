@@ -23,9 +23,9 @@ COMMANDS = {
     "search": "aurola_qdrant.cli.search:search",
     "describe": "aurola_qdrant.cli.search:describe",
     "train": "aurola_qdrant.cli.train:train",
-    "eval": "aurola_qdrant.cli.train:evaluate",
+    "eval": "aurola_qdrant.cli.evaluate:evaluate",
     "train-reranker": "aurola_qdrant.cli.train:train_reranker",
-    "build-tag-vocab": "aurola_qdrant.cli.train:build_tag_vocab",
+    "build-tag-vocab": "aurola_qdrant.cli.evaluate:build_tag_vocab",
     "synth": "aurola_qdrant.cli.train:synth",
     "quickstart": "aurola_qdrant.cli.quickstart:quickstart",
 }
