@@ -1,0 +1,93 @@
+"""Decode worker processes: file -> 16 kHz mono windows, sent one by one through a bounded queue.
+
+Runs in processes started with the ``spawn`` context and imports only numpy/soundfile/soxr (through
+`aurola_qdrant.audio`), never torch. Each task is ``(key, path, bounds, window_s, hop_s)``; for each
+window the worker puts ``("seg", key, index, waveform, peak)`` and finally ``("done", key)``, or
+``("fail", key, reason, detail)`` at the first problem (windows before it may already have been sent).
+A put blocks while the queue is full: that is the backpressure that keeps decoding at most a few
+batches ahead of the model. A worker whose parent died (even by SIGKILL) notices within a second and
+exits instead of blocking forever.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+from typing import Any
+
+import numpy as np
+
+from aurola_qdrant.audio import iter_windows
+from aurola_qdrant.errors import AudioDecodeError, InputError
+
+__all__ = ["decode_file", "worker_main"]
+
+_POLL_S = 1.0
+
+
+class _ParentGone(Exception):
+    pass
+
+
+def _put(out: Any, message: tuple[Any, ...], parent: int) -> None:
+    while True:
+        try:
+            out.put(message, timeout=_POLL_S)
+            return
+        except queue.Full:
+            if os.getppid() != parent:
+                raise _ParentGone from None
+
+
+def decode_file(
+    key: int, path: str, bounds: tuple[tuple[float, float], ...], window_s: float, hop_s: float
+) -> Any:
+    """Yield the worker's messages for one file (see the module docstring); never raises for bad audio."""
+    index = -1
+    try:
+        for index, segment in enumerate(iter_windows(path, window_s, hop_s)):
+            expected = bounds[index] if index < len(bounds) else None
+            if (
+                expected is None
+                or abs(segment.start_s - expected[0]) > 1e-3
+                or abs(segment.end_s - expected[1]) > 1e-3
+            ):
+                yield ("fail", key, "changed", f"segment {index} is {segment.start_s}-{segment.end_s}s, "
+                       f"planned {expected}; the file changed after it was hashed")  # fmt: skip
+                return
+            peak = float(np.max(np.abs(segment.waveform))) if segment.waveform.size else 0.0
+            yield ("seg", key, index, segment.waveform, peak)
+    except AudioDecodeError as err:
+        yield ("fail", key, err.reason, err.detail)
+        return
+    except InputError as err:
+        yield ("fail", key, "corrupt", str(err))
+        return
+    except OSError as err:
+        yield ("fail", key, "unreadable", str(err))
+        return
+    except Exception as err:  # a decoder bug must become a record, never a silent hole
+        yield ("fail", key, "error", f"{type(err).__name__}: {err}")
+        return
+    if index + 1 != len(bounds):
+        yield ("fail", key, "changed", f"decoded {index + 1} segments, planned {len(bounds)}")
+        return
+    yield ("done", key)
+
+
+def worker_main(tasks: Any, results: Any, parent: int) -> None:
+    """Process entry point: run tasks until the ``None`` sentinel or until the parent is gone."""
+    try:
+        while True:
+            try:
+                task = tasks.get(timeout=_POLL_S)
+            except queue.Empty:
+                if os.getppid() != parent:
+                    return
+                continue
+            if task is None:
+                return
+            for message in decode_file(*task):
+                _put(results, message, parent)
+    except (_ParentGone, KeyboardInterrupt):
+        return

@@ -1,0 +1,139 @@
+"""`run_ingest`: the Python entry point of the ingest worker (the CLI, the benchmark and the quickstart
+call it)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import resource
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import IO, Any
+
+from aurola_qdrant.store import AudioStore, EmbedderInfo
+
+from .config import IngestConfig
+from .planner import plan_files
+from .progress import NullProgress, Progress
+from .report import FailureLog, IngestSummary
+from .sources import SourceFile, iter_source_files
+from .state import RunState
+
+__all__ = ["embedder_info", "run_ingest"]
+
+logger = logging.getLogger(__name__)
+
+
+def embedder_info(embedder: Any, config: IngestConfig) -> EmbedderInfo:
+    """The `EmbedderInfo` a collection records for ``embedder`` with ``config``'s windowing."""
+    return EmbedderInfo(
+        vector_name=embedder.vector_name,
+        model_id=embedder.model_id,
+        revision=embedder.revision,
+        prompt_version=embedder.prompt_version,
+        dim=embedder.dim,
+        window_s=float(config.window_s),
+        hop_s=config.hop,
+    )
+
+
+def _check_compatible(store: AudioStore, embedder: Any, config: IngestConfig) -> None:
+    want = embedder_info(embedder, config)
+    if (
+        store.embedder_info.write_key() != want.write_key()
+        or store.embedder_info.vector_name != want.vector_name
+    ):
+        raise ValueError(
+            f"the store was built for {store.embedder_info.describe()} but this run embeds with "
+            f"{want.describe()}; build it with "
+            "AudioStore(client, collection, ingest.embedder_info(embedder, config))"
+        )
+    longest = config.window_s + 1.0  # plan_windows merges tails under 1 s into the last window
+    limit = float(getattr(embedder, "max_audio_seconds", float("inf")))
+    if longest > limit:
+        raise ValueError(
+            f"window_s={config.window_s} gives segments up to {longest} s; "
+            f"the model takes at most {limit:.0f} s"
+        )
+
+
+def _size(path: str) -> int:
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
+
+
+def _dry_run(files: list[SourceFile], store: AudioStore, config: IngestConfig, state: RunState) -> None:
+    exists = bool(store.client.collection_exists(store.collection))
+    todo = list(plan_files(files, config, store, state, write=False, check_store=exists))
+    state.summary.segments_planned = sum(p.n_segments for p in todo)
+    state.summary.planned = [
+        {"path": p.path, "file_id": p.file_id, "segments": p.n_segments, "duration_s": round(p.duration_s, 3)}
+        for p in todo
+    ]
+
+
+def run_ingest(
+    sources: Iterable[str | Path | SourceFile],
+    store: AudioStore,
+    embedder: Any,
+    config: IngestConfig | None = None,
+    *,
+    progress: Progress | None = None,
+    stdin: IO[str] | None = None,
+) -> IngestSummary:
+    """Ingest every audio file named by ``sources`` (see `ingest.sources`) into ``store``.
+
+    Files already complete in the collection are skipped without decoding; everything else is decoded,
+    embedded with ``embedder`` (an `AurolaEmbedder`) and stored, each file's completion flag written after
+    all its segments. Bad files are recorded in ``summary.failures`` (and ``config.failures_path``) and do
+    not stop the run. Rerunning after an interruption ingests exactly what is missing.
+
+    ``store`` must have been built with ``embedder_info(embedder, config)``; the collection is created or
+    validated here (not in a dry run, which only plans and writes nothing).
+
+    Raises:
+        InputError: a SOURCE that is no file, directory, manifest, glob or ``-``, or a bad manifest row.
+        ValueError: a store built for another embedder or windowing.
+        CollectionMismatchError: the collection holds another embedder's vectors under this name.
+        StoreUnavailableError: Qdrant unreachable past the retry budget (a rerun resumes). The partial
+            summary is attached to the exception as ``ingest_summary``.
+    """
+    config = config if config is not None else IngestConfig()
+    progress = progress if progress is not None else NullProgress()
+    _check_compatible(store, embedder, config)
+    started = time.monotonic()
+    files = list(iter_source_files(sources, config.extensions, shard=config.shard, stdin=stdin))
+    summary = IngestSummary(
+        collection=store.collection,
+        vector_name=store.embedder_info.vector_name,
+        shard=f"{config.shard[0]}/{config.shard[1]}",
+        dry_run=config.dry_run,
+        files_seen=len(files),
+        failures_path=str(config.failures_path) if config.failures_path and not config.dry_run else None,
+    )
+    failures = FailureLog(None if config.dry_run else config.failures_path)
+    state = RunState(summary, progress, failures)
+    state.sizes = {f.path: _size(f.path) for f in files}
+    progress.start(summary, len(files), sum(state.sizes.values()))
+    try:
+        if config.dry_run:
+            _dry_run(files, store, config, state)
+        else:
+            store.ensure_collection()
+            from .pipeline import run_pipeline  # loads the model-side code only when something runs
+
+            run_pipeline(files, store, embedder, config, state)
+    except BaseException as exc:
+        summary.error = f"{type(exc).__name__}: {exc}"
+        exc.ingest_summary = summary  # type: ignore[attr-defined]
+        raise
+    finally:
+        summary.elapsed_s = time.monotonic() - started
+        summary.files_embedded = len(state.embedded_keys)
+        summary.peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+        failures.close()
+        progress.close()
+    return summary

@@ -1,0 +1,163 @@
+"""Where the files to ingest come from: directories, globs, manifests (JSONL/CSV) and path lists on stdin.
+
+Each SOURCE is read as (first match wins):
+
+    ``-``                      one path per line on stdin (blank lines and ``#`` comments skipped)
+    an existing directory      walked recursively; files whose name ends with one of the configured
+                               extensions (case-insensitive), in sorted order
+    an existing ``.jsonl`` /   a manifest: one row per file, a ``path`` column (relative paths are relative
+    ``.csv`` file              to the manifest's folder) plus metadata columns that become payload fields
+                               (CSV values are strings; JSONL values keep their JSON types; empty CSV
+                               cells and JSON nulls are left out)
+    an existing file           that file, whatever its extension
+    anything with * ? [        a glob (``**`` recurses), files only, sorted; no extension filter
+
+Every file is identified by its absolute path (``os.path.abspath``: normalised, symlinks kept), which
+is what the payload's ``source``/``sources`` hold and what ``--shard`` hashes. A path listed twice is
+ingested once, with the metadata of its first listing.
+"""
+
+from __future__ import annotations
+
+import csv
+import glob
+import hashlib
+import json
+import os
+import sys
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from aurola_qdrant.errors import InputError
+
+from .config import check_metadata
+
+__all__ = ["MANIFEST_EXTENSIONS", "SourceFile", "in_shard", "iter_source_files", "read_manifest"]
+
+MANIFEST_EXTENSIONS = (".jsonl", ".csv")
+_GLOB_CHARS = frozenset("*?[")
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """One file to ingest: ``path`` (absolute) and the payload ``metadata`` its listing gave it."""
+
+    path: str
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+
+def in_shard(path: str, shard: tuple[int, int]) -> bool:
+    """True when ``path`` belongs to shard ``(I, N)``: SHA-1 of the path, as an integer, modulo N == I.
+
+    Stable across processes, machines and Python versions (unlike ``hash``), so N workers given the same
+    SOURCE arguments (and seeing the files under the same paths) cover every file exactly once.
+    """
+    index, count = shard
+    if count == 1:
+        return True
+    return int.from_bytes(hashlib.sha1(path.encode("utf-8")).digest()[:8], "big") % count == index
+
+
+def _row_to_file(row: Mapping[str, Any], base: Path, where: str, path_key: str) -> SourceFile:
+    raw = row.get(path_key)
+    if not isinstance(raw, str) or not raw.strip():
+        raise InputError(f"{where}: no {path_key!r} value (each row needs the audio file's path)")
+    meta = {k: v for k, v in row.items() if k != path_key and v is not None and v != ""}
+    check_metadata(meta, where)
+    path = Path(raw.strip()).expanduser()
+    return SourceFile(os.path.abspath(path if path.is_absolute() else base / path), meta)
+
+
+def read_manifest(manifest: str | Path, *, path_key: str = "path") -> Iterator[SourceFile]:
+    """Rows of a JSONL or CSV manifest as SourceFiles (see the module docstring).
+
+    Raises:
+        InputError: an unreadable manifest, a row without a path, a malformed JSON line, or a metadata
+            column that uses a reserved payload field (the message names the file and line).
+    """
+    manifest = Path(manifest)
+    base = manifest.parent
+    try:
+        fh = manifest.open(encoding="utf-8", newline="")
+    except OSError as err:
+        raise InputError(f"cannot read manifest {str(manifest)!r}: {err}") from err
+    with fh:
+        if manifest.suffix.lower() == ".csv":
+            reader = csv.DictReader(fh)
+            if reader.fieldnames is None or path_key not in reader.fieldnames:
+                raise InputError(f"{manifest}: CSV header {reader.fieldnames} lacks the {path_key!r} column")
+            for lineno, row in enumerate(reader, start=2):
+                yield _row_to_file(row, base, f"{manifest}:{lineno}", path_key)
+            return
+        for lineno, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as err:
+                raise InputError(f"{manifest}:{lineno}: not a JSON object ({err})") from err
+            if not isinstance(row, dict):
+                raise InputError(f"{manifest}:{lineno}: expected a JSON object, got {type(row).__name__}")
+            yield _row_to_file(row, base, f"{manifest}:{lineno}", path_key)
+
+
+def _walk(root: Path, extensions: tuple[str, ...]) -> Iterator[str]:
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames.sort()
+        for name in sorted(filenames):
+            if name.lower().endswith(extensions):
+                yield os.path.abspath(os.path.join(dirpath, name))
+
+
+def _path_list(stream: IO[str]) -> Iterator[SourceFile]:
+    for line in stream:
+        text = line.strip()
+        if text and not text.startswith("#"):
+            yield SourceFile(os.path.abspath(os.path.expanduser(text)))
+
+
+def _expand(
+    spec: str | Path | SourceFile, extensions: tuple[str, ...], stdin: IO[str]
+) -> Iterator[SourceFile]:
+    if isinstance(spec, SourceFile):
+        yield SourceFile(os.path.abspath(spec.path), dict(spec.metadata))
+        return
+    text = os.fspath(spec)
+    if text == "-":
+        yield from _path_list(stdin)
+        return
+    path = Path(text).expanduser()
+    if path.is_dir():
+        yield from (SourceFile(p) for p in _walk(path, extensions))
+    elif path.is_file() and path.suffix.lower() in MANIFEST_EXTENSIONS:
+        yield from read_manifest(path)
+    elif path.exists():
+        yield SourceFile(os.path.abspath(path))
+    elif _GLOB_CHARS & set(text):
+        matches = sorted(m for m in glob.glob(os.path.expanduser(text), recursive=True) if os.path.isfile(m))
+        yield from (SourceFile(os.path.abspath(m)) for m in matches)
+    else:
+        raise InputError(f"source {text!r} is not a file, a directory, a manifest, '-' or a glob pattern")
+
+
+def iter_source_files(
+    specs: Iterable[str | Path | SourceFile],
+    extensions: tuple[str, ...],
+    *,
+    shard: tuple[int, int] = (0, 1),
+    stdin: IO[str] | None = None,
+) -> Iterator[SourceFile]:
+    """Every file named by ``specs`` that belongs to ``shard``, each path once, in listing order.
+
+    Raises:
+        InputError: a SOURCE that is none of the accepted kinds, or a bad manifest row.
+    """
+    seen: set[str] = set()
+    for spec in specs:
+        for item in _expand(spec, extensions, stdin if stdin is not None else sys.stdin):
+            if item.path in seen or not in_shard(item.path, shard):
+                continue
+            seen.add(item.path)
+            yield item
