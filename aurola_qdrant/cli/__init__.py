@@ -7,6 +7,7 @@ dependencies (torch, peft, …) load only when it runs.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import logging
 
 import click

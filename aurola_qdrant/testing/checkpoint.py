@@ -117,7 +117,8 @@ def build_tiny_thinker(out_dir: str | Path, config: TinyThinkerConfig | None = N
     ids = tok.convert_tokens_to_ids
     vocab = max(len(tok), cfg.vocab_size or 0)
     head_dim = cfg.hidden_size // cfg.num_attention_heads
-    thinker_cfg = Qwen2_5OmniThinkerConfig(
+    # vision_*_token_id are read by get_rope_index though the config class does not declare them.
+    thinker_cfg = Qwen2_5OmniThinkerConfig(  # type: ignore[call-arg]
         audio_config=dict(
             num_mel_bins=128,
             encoder_layers=cfg.audio_layers,

@@ -128,9 +128,9 @@ def build_tokenizer(vocab_size: int = 1024, chat_template: str | None = None):
     merges = _merges_of(bpe)
     tok = Qwen2Tokenizer(
         vocab=vocab,
-        merges=merges,
+        merges=merges,  # type: ignore[arg-type]  # the backend takes (left, right) pairs too
         errors="replace",
-        unk_token=None,
+        unk_token=None,  # type: ignore[arg-type]  # Qwen's tokenizer has no unknown token
         bos_token=None,
         eos_token="<|im_end|>",
         pad_token="<|endoftext|>",
