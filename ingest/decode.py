@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import os
 import queue
+import threading
+import time
 from typing import Any
 
 import numpy as np
@@ -75,19 +77,36 @@ def decode_file(
     yield ("done", key)
 
 
+def _watch_parent(parent: int) -> None:
+    while True:
+        time.sleep(_POLL_S)
+        if os.getppid() != parent:
+            os._exit(0)
+
+
 def worker_main(tasks: Any, results: Any, parent: int) -> None:
-    """Process entry point: run tasks until the ``None`` sentinel or until the parent is gone."""
+    """Process entry point: run tasks until the ``None`` sentinel or until the parent is gone.
+
+    A watchdog thread ends the process within a second of the parent's death wherever the main thread
+    is: even a normal exit waits for the results queue's feeder thread, which blocks forever writing to
+    a full pipe once the reader is gone (a parent killed with SIGKILL).
+    """
+    threading.Thread(target=_watch_parent, args=(parent,), name="parent-watchdog", daemon=True).start()
     try:
         while True:
             try:
                 task = tasks.get(timeout=_POLL_S)
             except queue.Empty:
                 if os.getppid() != parent:
-                    return
+                    raise _ParentGone from None
                 continue
             if task is None:
                 return
+            if os.getppid() != parent:
+                raise _ParentGone
             for message in decode_file(*task):
                 _put(results, message, parent)
     except (_ParentGone, KeyboardInterrupt):
-        return
+        # exit at once: a normal exit would wait for the queue's feeder thread, which may be blocked
+        # forever writing to a pipe that nobody reads any more
+        os._exit(0)

@@ -65,7 +65,10 @@ def _row_to_file(row: Mapping[str, Any], base: Path, where: str, path_key: str) 
     if not isinstance(raw, str) or not raw.strip():
         raise InputError(f"{where}: no {path_key!r} value (each row needs the audio file's path)")
     meta = {k: v for k, v in row.items() if k != path_key and v is not None and v != ""}
-    check_metadata(meta, where)
+    try:
+        check_metadata(meta, where)
+    except ValueError as err:
+        raise InputError(str(err)) from None
     path = Path(raw.strip()).expanduser()
     return SourceFile(os.path.abspath(path if path.is_absolute() else base / path), meta)
 
