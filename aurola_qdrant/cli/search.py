@@ -80,7 +80,10 @@ def _errors(fn: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return fn(*args, **kwargs)
         except (AurolaError, ValueError) as exc:
-            raise click.ClickException(str(exc)) from exc
+            message, secret = str(exc), kwargs.get("api_key")
+            if secret:  # a client error may quote its settings; the key never reaches the terminal
+                message = message.replace(secret, "***")
+            raise click.ClickException(message) from exc
 
     return wrapper
 
