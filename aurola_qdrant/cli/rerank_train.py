@@ -1,0 +1,100 @@
+"""`aurola-qdrant train-reranker`: fine-tune a thinker as the Yes/No re-ranker (`trainer.rerank_train`).
+
+The `trainer` package is imported inside the command so `aurola-qdrant --help` stays light.
+Multi-GPU: ``accelerate launch -m trainer.rerank_train --manifest … --embedder … --output …``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+import click
+
+__all__ = ["train_reranker"]
+
+_FILE = click.Path(exists=True, dir_okay=False)
+
+
+def _echo_progress(info: dict[str, Any]) -> None:
+    if "alpha" in info:
+        click.echo("alpha tuned on validation: " + json.dumps(info["alpha"], sort_keys=True))
+        return
+    click.echo(
+        "[{stage}] step {step}/{total} epoch {epoch} loss {loss:.4f} acc {accuracy:.3f} lr {lr:.2e} "
+        "{prompts_per_s:.1f} prompts/s".format(**info)
+    )
+
+
+def _grid(value: str | None) -> tuple[float, ...] | None:
+    if not value:
+        return None
+    try:
+        return tuple(float(x) for x in value.split(","))
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r}: give comma-separated numbers", param_hint="--alpha-grid"
+        ) from None
+
+
+@click.command("train-reranker", context_settings={"show_default": True})
+@click.option("--manifest", type=_FILE, help="Training manifest (JSONL).")
+@click.option("--embedder", default=None, help="Trained embedder (folder/name) that mines hard negatives.")
+@click.option("--model", default=None, help="Starting thinker [default: the embedder's weights].")
+@click.option("--output", type=click.Path(file_okay=False), help="Run folder (checkpoints, final/ export).")
+@click.option("--config", "config_file", type=_FILE, default=None, help="JSON/YAML file of options.")
+@click.option("--val-manifest", type=_FILE, default=None, help="Validation data to tune alpha on.")
+@click.option("--tiny", is_flag=True, default=None, help="Tiny starting model: full training, lr 1e-3, head.")
+@click.option("--negatives", type=int, default=None, help="Hard negatives per query [default: 3].")
+@click.option("--mine-pool", type=int, default=None, help="Ranking depth negatives come from [default: 50].")
+@click.option("--mine-keep", type=int, default=None, help="Hard negatives kept per query [default: 8].")
+@click.option(
+    "--mine-margin", type=float, default=None, help="Skip candidates above positive cos - margin [0.0]."
+)
+@click.option("--mine-ceiling", type=float, default=None, help="Skip candidates above this cosine [0.98].")
+@click.option("--group-key", default=None, help="Metadata field marking clips that match each other.")
+@click.option("--epochs", type=float, default=None, help="[default: 1]")
+@click.option("--max-steps", type=int, default=None, help="Optimizer steps; overrides --epochs.")
+@click.option("--batch-size", type=int, default=None, help="Queries per device per micro-step [default: 8].")
+@click.option("--grad-accum", type=int, default=None)
+@click.option("--lr", type=float, default=None, help="[default: 2e-5; 1e-3 with --tiny]")
+@click.option("--warmup", type=float, default=None)
+@click.option("--weight-decay", type=float, default=None)
+@click.option("--full", is_flag=True, default=None, help="Full fine-tuning instead of LoRA.")
+@click.option("--train-head", is_flag=True, default=None, help="Also train the LM head.")
+@click.option("--lora-r", type=int, default=None, help="[default: 128]")
+@click.option("--lora-alpha", type=float, default=None, help="[default: 256]")
+@click.option("--lora-dropout", type=float, default=None)
+@click.option("--candidates", type=int, default=None, help="K re-ranked per query when tuning alpha [50].")
+@click.option("--alpha-grid", default=None, help="Comma-separated alpha values tried on validation.")
+@click.option("--bf16", is_flag=True, default=None)
+@click.option("--grad-checkpointing", is_flag=True, default=None)
+@click.option("--save-every", type=int, default=None, help="[default: 500]")
+@click.option("--log-every", type=int, default=None, help="[default: 10]")
+@click.option("--num-workers", type=int, default=None)
+@click.option("--seed", type=int, default=None)
+@click.option("--device", default=None, help="'cpu' forces CPU; default: what accelerate finds.")
+@click.option("--resume", is_flag=True, help="Continue from the latest checkpoint in --output.")
+def train_reranker(config_file: str | None, alpha_grid: str | None, resume: bool, **options: Any) -> None:
+    """Train the AuroLA Yes/No re-ranker on hard negatives mined by EMBEDDER; export OUTPUT/final.
+
+    Both query directions 50/50, the exact inference prompts, loss on the first answer token. With
+    --val-manifest, alpha (fusion weight per direction) is tuned on it and saved in the checkpoint.
+    """
+    from trainer.rerank_config import RerankTrainConfig
+    from trainer.rerank_train import train_reranker as run
+
+    try:
+        config = RerankTrainConfig.build(config_file, alpha_grid=_grid(alpha_grid), **options)
+    except (ValueError, OSError) as exc:
+        raise click.UsageError(str(exc)) from exc
+    main = int(os.environ.get("RANK", "0")) == 0
+    if main:
+        click.echo("config: " + json.dumps(config.to_dict(), sort_keys=True))
+    try:
+        final = run(config, resume=resume, progress=_echo_progress)
+    except FileExistsError as exc:
+        raise click.UsageError(str(exc)) from exc
+    if main:
+        click.echo(f"exported {final}")

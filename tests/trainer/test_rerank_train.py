@@ -1,0 +1,140 @@
+"""Re-ranker training: inference-identical prompts, balanced directions, a CPU smoke run through the CLI
+whose export loads with `AurolaReranker` (scores changed, α tuned on validation), and a LoRA run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from safetensors.numpy import load_file
+
+from aurola_qdrant.audio import load_audio
+from aurola_qdrant.cli import main as cli
+from aurola_qdrant.reranker import AurolaReranker
+from trainer.hard_negatives import MiningConfig, mine_hard_negatives
+from trainer.manifest import read_manifest
+from trainer.rerank_config import RERANK_ALPHA_GRID, RerankTrainConfig
+from trainer.rerank_data import RerankCollator, RerankDataset, answer_ids, rerank_prompt
+from trainer.rerank_train import train_reranker
+
+
+@pytest.fixture(scope="module")
+def reranker0(tiny_thinker: Path) -> AurolaReranker:
+    return AurolaReranker.from_pretrained(tiny_thinker, device="cpu")
+
+
+def test_training_prompts_are_the_inference_prompts(reranker0: AurolaReranker, synth_small) -> None:
+    item = read_manifest(synth_small["train"])[0]
+    wav = load_audio(item.audio).waveform
+    caption = item.captions[0]
+    ours = rerank_prompt(reranker0.inputs, "t2a", caption, wav)
+    assert ours.input_ids == reranker0.t2a_prompt(caption, wav).input_ids and ours.audios[0] is wav
+    ours = rerank_prompt(reranker0.inputs, "a2t", caption, wav)
+    assert ours.input_ids == reranker0.a2t_prompt(wav, caption).input_ids and ours.audios[0] is wav
+    assert answer_ids(reranker0.thinker.tokenizer) == (reranker0.yes_token_id, reranker0.no_token_id)
+    with pytest.raises(ValueError, match="direction"):
+        rerank_prompt(reranker0.inputs, "a2a", caption, wav)
+
+
+def test_dataset_balances_directions_and_labels(reranker0, tiny_embedder, synth_small) -> None:
+    items = read_manifest(synth_small["train"])
+    mined = mine_hard_negatives(items, tiny_embedder, MiningConfig(keep=4))
+    data = RerankDataset(items, mined, reranker0.inputs, seed=1, negatives=2)
+    samples = [data[(0, i)] for i in range(len(data))]
+    assert sum(s.direction == "t2a" for s in samples) == len(items) // 2
+    assert [data[(1, i)].direction for i in range(4)] == ["a2t", "t2a", "a2t", "t2a"]  # swaps per epoch
+    for s in samples:
+        assert s.labels == (1, 0, 0) and len(s.prompts) == 3
+    again = data[(0, 3)]  # a pure function of (epoch, index)
+    assert [p.input_ids for p in again.prompts] == [p.input_ids for p in samples[3].prompts]
+    for a, b in zip(again.prompts, samples[3].prompts, strict=True):
+        assert all(np.array_equal(x, y) for x, y in zip(a.audios, b.audios, strict=True))
+    batch = RerankCollator(reranker0.inputs)(samples[:2])
+    assert batch["labels"].tolist() == [1, 0, 0, 1, 0, 0]
+    assert batch["batch"]["input_ids"].shape[0] == 6 and batch["t2a"].sum().item() == 3
+
+
+def _scores(folder: Path, items) -> np.ndarray:
+    judge = AurolaReranker.from_pretrained(folder, device="cpu")
+    wavs = [load_audio(it.audio).waveform for it in items[:3]]
+    t2a = judge.score_text_to_audio_waveforms(items[0].captions[0], wavs)
+    a2t = judge.score_audio_waveform_to_text(wavs[0], [it.captions[0] for it in items[:3]])
+    return np.concatenate([t2a, a2t])
+
+
+def test_cli_smoke_exports_a_loadable_changed_reranker_with_tuned_alpha(
+    tiny_thinker: Path, synth_small, tmp_path: Path
+) -> None:
+    out = tmp_path / "rr"
+    args = [
+        "train-reranker", "--manifest", str(synth_small["train"]), "--embedder", str(tiny_thinker),
+        "--output", str(out), "--tiny", "--max-steps", "3", "--batch-size", "4", "--log-every", "1",
+        "--device", "cpu", "--val-manifest", str(synth_small["validation"]), "--candidates", "3",
+    ]  # fmt: skip
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert "step 3/3" in result.output and "alpha tuned on validation" in result.output
+    final = out / "final"
+    for name in ("config.json", "model.safetensors", "tokenizer.json", "preprocessor_config.json",
+                 "chat_template.jinja", "aurola_reranker.json", "rerank_config.json"):  # fmt: skip
+        assert (final / name).is_file(), name
+    assert not (final / "train_config.json").exists()
+    weights, start = (
+        load_file(str(final / "model.safetensors")),
+        load_file(str(tiny_thinker / "model.safetensors")),
+    )
+    assert np.abs(weights["lm_head.weight"] - start["lm_head.weight"]).max() > 1e-4  # --tiny trains the head
+    items = read_manifest(synth_small["validation"])
+    before, after = _scores(tiny_thinker, items), _scores(final, items)
+    assert np.all((after >= 0) & (after <= 1)) and np.abs(before - after).max() > 1e-3
+    alpha = json.loads((out / "alpha.json").read_text())
+    assert alpha["validation"] == str(synth_small["validation"])
+    judge = AurolaReranker.from_pretrained(final, device="cpu")
+    for direction in ("t2a", "a2t"):
+        assert alpha["alpha"][direction] in RERANK_ALPHA_GRID
+        assert judge.default_alpha(direction) == alpha["alpha"][direction]
+    # a second run on the same output refuses; --resume finds everything done and keeps the export
+    again = CliRunner().invoke(cli, args)
+    assert again.exit_code != 0 and "--resume" in again.output
+    assert CliRunner().invoke(cli, [*args, "--resume"]).exit_code == 0
+
+
+def test_lora_run_merges_into_a_plain_checkpoint(tiny_thinker: Path, synth_small, tmp_path: Path) -> None:
+    config = RerankTrainConfig(
+        manifest=str(synth_small["train"]), output=str(tmp_path / "lora"), embedder=str(tiny_thinker),
+        lora_r=4, lora_alpha=8, lr=1e-2, batch_size=4, max_steps=2, device="cpu", mine_keep=2,
+    )  # fmt: skip
+    final = train_reranker(config)
+    weights = load_file(str(final / "model.safetensors"))
+    assert not any("lora" in k for k in weights)
+    start = load_file(str(tiny_thinker / "model.safetensors"))
+    assert np.array_equal(weights["lm_head.weight"], start["lm_head.weight"])  # head frozen by default
+    key = "model.layers.0.self_attn.q_proj.weight"
+    assert np.abs(weights[key] - start[key]).max() > 1e-5
+    assert not (tmp_path / "lora" / "alpha.json").exists()  # no validation data: no α written
+
+
+@pytest.mark.parametrize(
+    ("options", "match"),
+    [
+        ({"negatives": 0}, "negatives"),
+        ({"mine_ceiling": 2.0}, "ceiling"),
+        ({"alpha_grid": (-1.0,)}, "alpha_grid"),
+        ({"embedder": ""}, "embedder"),
+    ],
+)
+def test_config_rejects_bad_values(options: dict, match: str) -> None:
+    base = {"manifest": "m.jsonl", "output": "o", "embedder": "e"}
+    with pytest.raises(ValueError, match=match):
+        RerankTrainConfig(**{**base, **options})
+
+
+def test_config_build_applies_tiny_defaults_unless_given() -> None:
+    c = RerankTrainConfig.build(manifest="m", output="o", embedder="e", tiny=True, lr=5e-4)
+    assert (c.full, c.train_head, c.lr) == (True, True, 5e-4)
+    assert RerankTrainConfig.build(manifest="m", output="o", embedder="e").lr == 2e-5
+    with pytest.raises(ValueError, match="unknown"):
+        RerankTrainConfig.build(manifest="m", output="o", embedder="e", nope=1)
