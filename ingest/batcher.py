@@ -111,6 +111,8 @@ class Batcher:
     def _emit(self) -> bool:
         batch = self._take_batch()
         collated = self.embedder.inputs.collate([s.prompt for s in batch])
+        for s in batch:
+            s.prompt = None  # the prompt holds the waveform: release it once the features exist
         return put_until_stopped(self.out, ("batch", collated, batch), self.state.stop)
 
     def run(self) -> None:

@@ -114,3 +114,13 @@ def test_cli_metadata_and_scrub():
         "eq": "x=y",
     }
     assert "s3cr3t" not in scrub("failed with api-key: s3cr3t and s3cr3t", "s3cr3t")
+
+
+def test_decode_worker_module_imports_neither_torch_nor_qdrant_client():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, ingest.decode; sys.exit(int(any(m in sys.modules for m in ('torch', 'qdrant_client'))))"
+    )
+    assert subprocess.run([sys.executable, "-c", code], timeout=60).returncode == 0
