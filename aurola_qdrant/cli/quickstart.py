@@ -1,0 +1,167 @@
+"""`aurola-qdrant quickstart`: the whole system offline on one CPU, end to end, in about five minutes.
+
+Synthetic archive → tiny embedder (Hybrid-NCE from scratch) → tiny re-ranker (hard negatives mined with
+the embedder, α tuned on validation) → ingest of the held-out test archive into embedded Qdrant → text
+and audio-by-example searches with time-stamped hits → held-out R@1/5/10 with and without re-ranking.
+The training stages live in `trainer.quickstart`; this command composes them with `ingest` and the
+library's `AudioSearch` (the CLI is the one place that may). A second run reuses finished stages.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+__all__ = ["quickstart"]
+
+
+def _say(line: str) -> None:
+    click.echo(line)
+
+
+def _embed_progress(info: dict[str, Any]) -> None:
+    from .train import _echo_progress
+
+    click.echo("   ", nl=False)
+    _echo_progress(info)
+
+
+def _rerank_progress(info: dict[str, Any]) -> None:
+    from .rerank_train import _echo_progress
+
+    click.echo("   ", nl=False)
+    _echo_progress(info)
+
+
+def _hit_line(rank: int, hit: Any, captions: dict[str, str], target: str | None) -> str:
+    source = os.path.realpath(hit.source or "")
+    mark = "  <- the queried clip" if target is not None and source == target else ""
+    rerank = f", P(Yes) {hit.rerank_score:.2f}" if hit.rerank_score is not None else ""
+    return (
+        f"     {rank}. {Path(source).name} [{hit.start_s:.2f}-{hit.end_s:.2f} s] score {hit.score:.3f} "
+        f'(cosine {hit.retrieval_score:.3f}{rerank})  "{captions.get(source, "?")}"{mark}'
+    )
+
+
+def _ingest_and_search(cfg: Any, qdrant_path: Path, collection: str) -> dict[str, Any]:
+    """Ingest the test archive (idempotent: files already in Qdrant are skipped) and show searches."""
+    from qdrant_client import QdrantClient
+
+    from ingest import IngestConfig, embedder_info, run_ingest
+    from trainer.manifest import read_manifest
+
+    from ..embedder import AurolaEmbedder
+    from ..reranker import AurolaReranker
+    from ..search import AudioSearch
+    from ..store import AudioStore
+
+    items = read_manifest(cfg.manifest("test"))
+    embedder = AurolaEmbedder.from_pretrained(cfg.embedder, device="cpu", batch_size=32)
+    reranker = AurolaReranker.from_pretrained(cfg.reranker, device="cpu", batch_size=16)
+    client = QdrantClient(path=str(qdrant_path))
+    try:
+        _say(f"== 4/6 ingest the {len(items)} test clips into embedded Qdrant at {qdrant_path}")
+        started = time.perf_counter()
+        config = IngestConfig(workers=1, batch_size=16)
+        store = AudioStore(client, collection, embedder_info(embedder, config))
+        summary = run_ingest([str(it.audio) for it in items], store, embedder, config)
+        ingest_s = time.perf_counter() - started
+        _say(
+            f"   {summary.files_ingested} files ingested, {summary.files_skipped} already in Qdrant, "
+            f"{summary.files_failed} failed; {store.count()} points; {ingest_s:.1f} s"
+        )
+        _say("== 5/6 search (text queries re-ranked; audio query by example)")
+        started = time.perf_counter()
+        captions = {os.path.realpath(it.audio): it.caption_short or it.captions[0] for it in items}
+        search = AudioSearch(client, collection, embedder, reranker)
+        queries = [(items[0].captions[0], items[0]), (items[1].caption_short or "", items[1])]
+        queries.append((", ".join(items[2].tags), items[2]))
+        for text, item in queries:
+            _say(f'   text query: "{text}"')
+            hits = search.search(text, limit=3, candidates=cfg.candidates)
+            for rank, hit in enumerate(hits, 1):
+                _say(_hit_line(rank, hit, captions, os.path.realpath(item.audio)))
+        example = items[3]
+        _say(f'   audio query: {Path(example.audio).name} ("{captions[os.path.realpath(example.audio)]}")')
+        for rank, hit in enumerate(search.search_by_audio(str(example.audio), limit=3, exclude_self=True), 1):
+            _say(_hit_line(rank, hit, captions, None))
+        return {"ingest": round(ingest_s, 1), "search": round(time.perf_counter() - started, 1)}
+    finally:
+        client.close()
+
+
+def _table(result: dict[str, Any], n_clips: int) -> list[str]:
+    plain = result["retrieval"]
+    ks = list(result["t2a"])
+    lines = ["               " + "".join(f"{k:>8}" for k in ks)]
+    for direction in ("t2a", "a2t"):
+        for label, values in (("plain", plain[direction]), ("re-ranked", result[direction])):
+            lines.append(f"   {direction.upper()} {label:<10}" + "".join(f"{values[k]:8.1f}" for k in ks))
+    chance = 100.0 * 5 / n_clips
+    alpha = result["alpha"]
+    lines.append(f"   (in %, chance R@5 = {chance:.1f} %; re-ranked top {result['candidates']}, α tuned on "
+                 f"validation: t2a {alpha['t2a']:g}, a2t {alpha['a2t']:g})")  # fmt: skip
+    return lines
+
+
+@click.command("quickstart", context_settings={"show_default": True})
+@click.option("--workdir", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("aurola-quickstart"), help="Data, models, Qdrant, results.")  # fmt: skip
+@click.option("--qdrant-path", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Embedded Qdrant folder [default: WORKDIR/qdrant].")  # fmt: skip
+@click.option("--collection", default="quickstart", help="Collection the test archive is ingested into.")
+@click.option("--force", "--fresh", "force", is_flag=True, help="Delete WORKDIR and redo every stage.")
+@click.option("--small", "--reduced", "small", is_flag=True, help="Reduced sizes (tests): about 1-2 minutes.")
+@click.option("--seed", type=int, default=0, help="Data and training seed.")
+def quickstart(
+    workdir: Path, qdrant_path: Path | None, collection: str, force: bool, small: bool, seed: int
+) -> None:
+    """Run the whole system offline on CPU: synthetic archive, training, ingest, search, evaluation."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # everything is local: never reach for the network
+    from trainer.quickstart import (
+        QuickstartConfig,
+        Stages,
+        evaluate_stage,
+        prepare_data,
+        train_embedder,
+        train_reranker,
+    )
+
+    cfg = QuickstartConfig.make(workdir, small=small, seed=seed)
+    qdrant_path = qdrant_path or workdir / "qdrant"
+    started = time.perf_counter()
+    stages = Stages(workdir, force=force, say=_say)
+    _say(f"aurola-qdrant quickstart{' (reduced)' if small else ''} in {workdir.resolve()}")
+    stages.run("data", cfg.data / "DONE", "1/6 synthetic archive", lambda: prepare_data(cfg, _say))
+    stages.run(
+        "embedder", cfg.embedder.parent / "DONE", f"2/6 train a tiny embedder with Hybrid-NCE ({cfg.n_train} "
+        "clips, from scratch)", lambda: train_embedder(cfg, _embed_progress),
+    )  # fmt: skip
+    stages.run(
+        "reranker", cfg.reranker.parent / "DONE", "3/6 mine hard negatives, train the tiny Yes/No re-ranker, "
+        "tune α on validation", lambda: train_reranker(cfg, _rerank_progress),
+    )  # fmt: skip
+    stages.timings.update(_ingest_and_search(cfg, qdrant_path, collection))
+    results_file = workdir / "results.json"
+
+    def evaluate() -> None:
+        results = evaluate_stage(cfg, _say)
+        results_file.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
+
+    stages.run("evaluate", workdir / "eval" / "DONE", "6/6 held-out evaluation through Qdrant", evaluate)
+    results = json.loads(results_file.read_text(encoding="utf-8"))
+    reranked = results["reranked"]
+    _say(f"== results on {reranked['n_clips']} held-out clips ({reranked['n_captions']} caption queries)")
+    for line in _table(reranked, reranked["n_clips"]):
+        _say(line)
+    total = time.perf_counter() - started
+    timings = {**results.get("timings", {}), **{k: v for k, v in stages.timings.items() if v}}
+    results["timings"], results["last_run_s"] = timings, round(total, 1)
+    results_file.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
+    _say("   stage seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in timings.items()))
+    _say(f"   this run: {total:.1f} s; results in {results_file}")
