@@ -18,7 +18,7 @@ import logging
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +28,6 @@ log = logging.getLogger(__name__)
 
 Say = Callable[[str], None]
 Progress = Callable[[dict[str, Any]], None]
-# The tiny thinker of the quickstart (TinyThinkerConfig fields): small enough for a laptop CPU.
-TINY = {"hidden_size": 64, "intermediate_size": 128, "audio_d_model": 64, "audio_ffn_dim": 128}
 
 
 @dataclass(frozen=True)
@@ -42,10 +40,10 @@ class QuickstartConfig:
     n_train: int = 2000
     n_val: int = 200
     n_test: int = 200
-    embed_epochs: float = 2.0
-    embed_batch: int = 64
-    embed_lr: float = 1e-3
-    tiny: dict[str, Any] = field(default_factory=lambda: dict(TINY))
+    # None: the embedder trainer's own --init-tiny defaults (trainer.config.TINY_DEFAULTS)
+    embed_epochs: float | None = None
+    embed_batch: int | None = None
+    embed_lr: float | None = None
     rerank_steps: int = 150
     rerank_batch: int = 16
     rerank_negatives: int = 3
@@ -54,7 +52,7 @@ class QuickstartConfig:
     def __post_init__(self) -> None:
         if min(self.n_train, self.n_val, self.n_test) < 1:
             raise ValueError(f"split sizes {self.n_train}/{self.n_val}/{self.n_test}: each needs >= 1 clip")
-        if self.embed_batch > self.n_train or self.rerank_batch > self.n_train:
+        if (self.embed_batch or 0) > self.n_train or self.rerank_batch > self.n_train:
             raise ValueError(f"batch sizes must not exceed n_train={self.n_train}")
 
     @classmethod
@@ -119,15 +117,16 @@ def prepare_data(cfg: QuickstartConfig, say: Say) -> dict[str, Path]:
 
 
 def train_embedder(cfg: QuickstartConfig, progress: Progress) -> Path:
-    """Hybrid-NCE from scratch on a fresh tiny thinker (the trainer's --init-tiny path); resumable."""
-    from trainer.config import TrainConfig
+    """Hybrid-NCE from scratch on a fresh tiny thinker (the trainer's --init-tiny path, with its tuned
+    defaults unless the config overrides them); resumable."""
+    from trainer.config import TINY_DEFAULTS, TrainConfig
     from trainer.train import train
 
+    tiny = {**dict(TINY_DEFAULTS.get("tiny_config") or {}), "seed": cfg.seed}
     config = TrainConfig.build(
         manifest=str(cfg.manifest("train")), output=str(cfg.workdir / "embedder"), init_tiny=True,
-        tiny_config={**cfg.tiny, "seed": cfg.seed}, tag_vocab=str(cfg.data / "tag_vocabulary.json"),
-        epochs=cfg.embed_epochs, batch_size=cfg.embed_batch, lr=cfg.embed_lr, device="cpu",
-        save_every=0, log_every=5, seed=cfg.seed,
+        tiny_config=tiny, tag_vocab=str(cfg.data / "tag_vocabulary.json"), epochs=cfg.embed_epochs,
+        batch_size=cfg.embed_batch, lr=cfg.embed_lr, device="cpu", save_every=0, log_every=5, seed=cfg.seed,
     )  # fmt: skip
     return train(config, resume=True, progress=progress)
 

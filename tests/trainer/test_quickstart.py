@@ -1,0 +1,72 @@
+"""`aurola-qdrant quickstart`: the reduced run end to end (default suite), the second run reusing every
+stage, and the full run's targets (opt-in: ``pytest -m slow``)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from aurola_qdrant.cli import main as cli
+from aurola_qdrant.cli.quickstart import quickstart
+
+
+def _run(args: list[str]) -> str:
+    result = CliRunner().invoke(quickstart, args)
+    assert result.exit_code == 0, result.output + repr(result.exception)
+    return result.output
+
+
+@pytest.fixture(scope="module")
+def small_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    workdir = tmp_path_factory.mktemp("qs") / "work"
+    return workdir, _run(["--workdir", str(workdir), "--small"])
+
+
+def test_reduced_quickstart_runs_every_stage_and_beats_chance(small_run) -> None:
+    workdir, output = small_run
+    for header in ("1/6", "2/6", "3/6", "4/6", "5/6", "6/6", "== results"):
+        assert header in output
+    assert "text query:" in output and "audio query:" in output and "[0.00-" in output  # time-stamped hits
+    results = json.loads((workdir / "results.json").read_text())
+    reranked = results["reranked"]
+    plain = reranked["retrieval"]
+    n = reranked["n_clips"]
+    assert n == 40 and reranked["n_captions"] == 200 and reranked["candidates"] == 5
+    chance_r5 = 100.0 * 5 / n
+    assert plain["t2a"]["R@5"] >= 2 * chance_r5, plain  # retrieval well above chance (12.5 %)
+    assert plain["a2t"]["R@5"] >= 2 * chance_r5, plain
+    # α came from validation tuning (stored with the re-ranker), never from the test split
+    alpha = json.loads((workdir / "reranker" / "alpha.json").read_text())
+    assert alpha["validation"].endswith("validation.jsonl") and reranked["alpha"] == alpha["alpha"]
+    # re-ranking the top 5 never changes R@5 or R@10
+    for d in ("t2a", "a2t"):
+        assert reranked[d]["R@5"] == plain[d]["R@5"] and reranked[d]["R@10"] == plain[d]["R@10"]
+    assert (workdir / "qdrant").is_dir()
+    assert set(results["timings"]) >= {"data", "embedder", "reranker", "ingest", "search", "evaluate"}
+
+
+def test_second_run_reuses_every_stage(small_run) -> None:
+    workdir, _ = small_run
+    before = (workdir / "results.json").read_text()
+    output = _run(["--workdir", str(workdir), "--small"])
+    assert output.count("skipped (use --force to redo)") == 4  # data, embedder, re-ranker, evaluation
+    assert "0 files ingested, 40 already in Qdrant" in output  # ingest resumes from Qdrant itself
+    assert json.loads(before)["reranked"] == json.loads((workdir / "results.json").read_text())["reranked"]
+
+
+def test_command_is_registered() -> None:
+    result = CliRunner().invoke(cli, ["quickstart", "--help"])
+    assert result.exit_code == 0 and "--small" in result.output and "--force" in result.output
+
+
+@pytest.mark.slow
+def test_full_quickstart_meets_its_targets(tmp_path: Path) -> None:
+    _run(["--workdir", str(tmp_path / "full")])
+    reranked = json.loads((tmp_path / "full" / "results.json").read_text())["reranked"]
+    plain = reranked["retrieval"]
+    assert reranked["n_clips"] == 200
+    assert plain["t2a"]["R@5"] >= 80.0, plain  # chance: 2.5 %
+    assert reranked["t2a"]["R@1"] >= plain["t2a"]["R@1"], reranked
