@@ -11,34 +11,15 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
+from ._qdrant import make_client, qdrant_options, scrub
+
 __all__ = ["collection", "ingest", "make_client", "scrub"]
-
-_SECRET = re.compile(r"(?i)(api[-_]?key|authorization|token|password)(['\"]?\s*[:=]\s*)\S+")
-
-
-def scrub(text: str, secret: str | None) -> str:
-    """``text`` with ``secret`` and anything shaped like ``api-key: ...`` replaced by ``***``."""
-    if secret:
-        text = text.replace(secret, "***")
-    return _SECRET.sub(r"\1\2***", text)
-
-
-def make_client(url: str | None, api_key: str | None, path: str) -> Any:
-    """``QdrantClient(url=..., api_key=...)`` for a server, else embedded ``QdrantClient(path=path)``.
-
-    Embedded mode locks its folder: one process at a time (run shards against a server)."""
-    from qdrant_client import QdrantClient
-
-    if url:
-        return QdrantClient(url=url, api_key=api_key or None)
-    return QdrantClient(path=path)
 
 
 def _metadata(pairs: tuple[str, ...]) -> dict[str, Any]:
@@ -77,11 +58,7 @@ def _progress(enabled: bool | None) -> Any:
 @click.command("ingest")
 @click.argument("sources", nargs=-1, required=True)
 @click.option("--collection", required=True, help="Qdrant collection to write (created if missing).")
-@click.option("--qdrant-url", envvar="QDRANT_URL", help="Qdrant server URL (env QDRANT_URL).")
-@click.option("--api-key", envvar="QDRANT_API_KEY", help="Qdrant API key (env QDRANT_API_KEY); never logged.")
-@click.option(
-    "--qdrant-path", default="./aurola_db", show_default=True, help="Embedded Qdrant folder (no URL)."
-)
+@qdrant_options
 @click.option("--model", default="aurola-3b", show_default=True, help="Registry name, repo id or folder.")
 @click.option("--window", type=float, default=30.0, show_default=True, help="Seconds per segment.")
 @click.option("--hop", type=float, default=None, help="Seconds between window starts [default: --window].")
@@ -179,11 +156,9 @@ def collection() -> None:
 
 @collection.command("info")
 @click.argument("name")
-@click.option("--qdrant-url", envvar="QDRANT_URL", help="Qdrant server URL (env QDRANT_URL).")
-@click.option("--api-key", envvar="QDRANT_API_KEY", help="Qdrant API key (env QDRANT_API_KEY).")
-@click.option("--qdrant-path", default="./aurola_db", show_default=True, help="Embedded Qdrant folder.")
+@qdrant_options
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def info(name: str, qdrant_url: str | None, api_key: str | None, qdrant_path: str, as_json: bool) -> None:
+def info(name: str, qdrant_url: str | None, api_key: str | None, qdrant_path: Path, as_json: bool) -> None:
     """Points, files, embedders, dimension and windowing of collection NAME."""
     from aurola_qdrant.errors import AurolaError
 

@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from ._qdrant import make_client, qdrant_options, scrub
+
 if TYPE_CHECKING:
     from qdrant_client import QdrantClient
 
@@ -24,23 +26,6 @@ if TYPE_CHECKING:
 
 
 # ------------------------------------------------------------------------------------------ shared options
-def qdrant_options(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """--qdrant-url/--api-key (env QDRANT_URL/QDRANT_API_KEY) or embedded --qdrant-path (./aurola_db)."""
-    fn = click.option(
-        "--qdrant-path",
-        type=click.Path(file_okay=False, path_type=Path),
-        default=Path("aurola_db"),
-        show_default=True,
-        help="Embedded Qdrant folder, used when no --qdrant-url is given.",
-    )(fn)
-    fn = click.option(
-        "--api-key", envvar="QDRANT_API_KEY", default=None, help="Qdrant API key (env QDRANT_API_KEY)."
-    )(fn)
-    return click.option(
-        "--qdrant-url", envvar="QDRANT_URL", default=None, help="Qdrant server URL (env QDRANT_URL)."
-    )(fn)
-
-
 def model_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     fn = click.option("--device", default=None, help="cpu, cuda, cuda:1 … (default: cuda if available).")(fn)
     return click.option(
@@ -60,16 +45,6 @@ def rerank_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")(fn)
 
 
-def _connect(url: str | None, api_key: str | None, path: Path) -> QdrantClient:
-    from qdrant_client import QdrantClient
-
-    if url:
-        return QdrantClient(url=url, api_key=api_key)
-    if api_key:  # e.g. QDRANT_API_KEY exported for the server; never echo the key itself
-        click.echo("note: ignoring the API key: no --qdrant-url, using embedded Qdrant", err=True)
-    return QdrantClient(path=str(path))
-
-
 def _errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Turn the library's deliberate errors into one-line CLI errors (never a traceback)."""
 
@@ -80,10 +55,8 @@ def _errors(fn: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return fn(*args, **kwargs)
         except (AurolaError, ValueError) as exc:
-            message, secret = str(exc), kwargs.get("api_key")
-            if secret:  # a client error may quote its settings; the key never reaches the terminal
-                message = message.replace(secret, "***")
-            raise click.ClickException(message) from exc
+            # a client error may quote its settings; the key never reaches the terminal
+            raise click.ClickException(scrub(str(exc), kwargs.get("api_key"))) from exc
 
     return wrapper
 
@@ -199,7 +172,7 @@ def search(
             "--audio searches audio by audio, which the re-ranker has no prompt for; drop --rerank"
         )
     query_filter = parse_filters(filters)
-    client = _connect(qdrant_url, api_key, qdrant_path)
+    client = make_client(qdrant_url, api_key, qdrant_path)
     try:
         embedder, judge = _load_models(
             client, collection, model, device, False if audio else rerank, reranker
@@ -262,7 +235,7 @@ def describe(
     from ..search.filters import parse_filters
 
     query_filter = parse_filters(filters)
-    client = _connect(qdrant_url, api_key, qdrant_path)
+    client = make_client(qdrant_url, api_key, qdrant_path)
     try:
         embedder, judge = _load_models(client, collection, model, device, rerank, reranker)
         hits = TextSearch(client, collection, embedder, judge).describe(
@@ -302,7 +275,7 @@ def ingest_text(
     if not texts:
         raise click.ClickException(f"{file} holds no text (blank lines are skipped)")
     embedder = AurolaEmbedder.from_pretrained(model, device=device)
-    client = _connect(qdrant_url, api_key, qdrant_path)
+    client = make_client(qdrant_url, api_key, qdrant_path)
     try:
         n = ingest_texts(client, collection, embedder, texts, metadata, batch_size=batch_size)
     finally:
