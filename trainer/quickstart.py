@@ -40,10 +40,13 @@ class QuickstartConfig:
     n_train: int = 2000
     n_val: int = 200
     n_test: int = 200
-    # None: the embedder trainer's own --init-tiny defaults (trainer.config.TINY_DEFAULTS)
-    embed_epochs: float | None = None
-    embed_batch: int | None = None
-    embed_lr: float | None = None
+    # The embedder: a tiny thinker initialised at std 0.02 (at the checkpoint builder's default 0.25 a
+    # from-scratch model barely moves in a few hundred steps) trained at lr 3e-3; None = the trainer's
+    # --init-tiny default (trainer.config.TINY_DEFAULTS).
+    embed_epochs: float | None = 6.0
+    embed_batch: int | None = 64
+    embed_lr: float | None = 3e-3
+    init_std: float = 0.02
     rerank_steps: int = 150
     rerank_batch: int = 16
     rerank_negatives: int = 3
@@ -60,7 +63,7 @@ class QuickstartConfig:
         """The full quickstart, or the reduced one (``small``: ~1/5 of the data and steps)."""
         if small:
             return cls(
-                Path(workdir), True, seed, n_train=400, n_val=40, n_test=40, embed_epochs=3.0,
+                Path(workdir), True, seed, n_train=400, n_val=40, n_test=40, embed_epochs=12.0,
                 embed_batch=32, rerank_steps=25, rerank_batch=8, candidates=5,
             )  # fmt: skip
         return cls(Path(workdir), False, seed)
@@ -83,11 +86,19 @@ class QuickstartConfig:
 
 class Stages:
     """Runs named stages once: a stage whose ``<folder>/DONE`` exists is skipped (unless ``force``, which
-    clears the work folder first). Wall time per stage is kept in ``timings`` (skipped stages: 0)."""
+    first deletes the quickstart's own outputs in the work folder, nothing else there). Wall time per stage
+    is kept in ``timings`` (skipped stages: 0)."""
+
+    OUTPUTS = ("data", "embedder", "reranker", "eval", "results.json")
 
     def __init__(self, workdir: Path, *, force: bool, say: Say) -> None:
-        if force and workdir.exists():
-            shutil.rmtree(workdir)
+        if force:
+            for name in self.OUTPUTS:
+                path = workdir / name
+                if path.is_dir():
+                    shutil.rmtree(path)
+                elif path.exists():
+                    path.unlink()
         workdir.mkdir(parents=True, exist_ok=True)
         self.workdir, self.say = workdir, say
         self.timings: dict[str, float] = {}
@@ -122,7 +133,7 @@ def train_embedder(cfg: QuickstartConfig, progress: Progress) -> Path:
     from trainer.config import TINY_DEFAULTS, TrainConfig
     from trainer.train import train
 
-    tiny = {**dict(TINY_DEFAULTS.get("tiny_config") or {}), "seed": cfg.seed}
+    tiny = {**dict(TINY_DEFAULTS.get("tiny_config") or {}), "init_std": cfg.init_std, "seed": cfg.seed}
     config = TrainConfig.build(
         manifest=str(cfg.manifest("train")), output=str(cfg.workdir / "embedder"), init_tiny=True,
         tiny_config=tiny, tag_vocab=str(cfg.data / "tag_vocabulary.json"), epochs=cfg.embed_epochs,

@@ -48,8 +48,9 @@ def _hit_line(rank: int, hit: Any, captions: dict[str, str], target: str | None)
     )
 
 
-def _ingest_and_search(cfg: Any, qdrant_path: Path, collection: str) -> dict[str, Any]:
-    """Ingest the test archive (idempotent: files already in Qdrant are skipped) and show searches."""
+def _ingest_and_search(cfg: Any, qdrant_path: Path, collection: str, force: bool) -> dict[str, Any]:
+    """Ingest the test archive (idempotent: files already in Qdrant are skipped; ``force`` drops the
+    collection first, since the models changed) and show searches."""
     from qdrant_client import QdrantClient
 
     from ingest import IngestConfig, embedder_info, run_ingest
@@ -67,6 +68,8 @@ def _ingest_and_search(cfg: Any, qdrant_path: Path, collection: str) -> dict[str
     try:
         _say(f"== 4/6 ingest the {len(items)} test clips into embedded Qdrant at {qdrant_path}")
         started = time.perf_counter()
+        if force and client.collection_exists(collection):
+            client.delete_collection(collection)
         config = IngestConfig(workers=1, batch_size=16)
         store = AudioStore(client, collection, embedder_info(embedder, config))
         summary = run_ingest([str(it.audio) for it in items], store, embedder, config)
@@ -115,7 +118,7 @@ def _table(result: dict[str, Any], n_clips: int) -> list[str]:
 @click.option("--qdrant-path", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Embedded Qdrant folder [default: WORKDIR/qdrant].")  # fmt: skip
 @click.option("--collection", default="quickstart", help="Collection the test archive is ingested into.")
-@click.option("--force", "--fresh", "force", is_flag=True, help="Delete WORKDIR and redo every stage.")
+@click.option("--force", "--fresh", "force", is_flag=True, help="Delete earlier outputs, redo every stage.")
 @click.option("--small", "--reduced", "small", is_flag=True, help="Reduced sizes (tests): about 1-2 minutes.")
 @click.option("--seed", type=int, default=0, help="Data and training seed.")
 def quickstart(
@@ -146,7 +149,7 @@ def quickstart(
         "reranker", cfg.reranker.parent / "DONE", "3/6 mine hard negatives, train the tiny Yes/No re-ranker, "
         "tune α on validation", lambda: train_reranker(cfg, _rerank_progress),
     )  # fmt: skip
-    stages.timings.update(_ingest_and_search(cfg, qdrant_path, collection))
+    stages.timings.update(_ingest_and_search(cfg, qdrant_path, collection, force))
     results_file = workdir / "results.json"
 
     def evaluate() -> None:

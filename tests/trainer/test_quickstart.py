@@ -70,3 +70,17 @@ def test_full_quickstart_meets_its_targets(tmp_path: Path) -> None:
     assert reranked["n_clips"] == 200
     assert plain["t2a"]["R@5"] >= 80.0, plain  # chance: 2.5 %
     assert reranked["t2a"]["R@1"] >= plain["t2a"]["R@1"], reranked
+
+
+def test_stages_skip_finished_work_and_force_removes_only_quickstart_outputs(tmp_path: Path) -> None:
+    from trainer.quickstart import Stages
+
+    lines: list[str] = []
+    (tmp_path / "mine.txt").write_text("user file")
+    stages = Stages(tmp_path, force=False, say=lines.append)
+    calls: list[int] = []
+    assert stages.run("data", tmp_path / "data" / "DONE", "data", lambda: calls.append(1))
+    assert not stages.run("data", tmp_path / "data" / "DONE", "data", lambda: calls.append(2))
+    assert calls == [1] and stages.timings["data"] == 0.0 and any("skipped" in line for line in lines)
+    Stages(tmp_path, force=True, say=lines.append)
+    assert not (tmp_path / "data").exists() and (tmp_path / "mine.txt").read_text() == "user file"
