@@ -47,7 +47,7 @@ class QuickstartConfig:
     embed_batch: int | None = 64
     embed_lr: float | None = 3e-3
     init_std: float = 0.02
-    rerank_steps: int = 150
+    rerank_steps: int = 60
     rerank_batch: int = 16
     rerank_negatives: int = 3
     candidates: int = 10  # K re-ranked per query (R@1/5/10 only look at the top 10)
