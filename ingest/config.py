@@ -73,7 +73,8 @@ class IngestConfig:
         extensions: file name endings collected when walking a directory (case-insensitive).
         failures_path: JSONL file that failures are appended to; None writes none.
         dry_run: plan and report only; nothing is decoded, embedded or written.
-        queue_segments: decoded segments buffered between the workers and the model (backpressure).
+        queue_segments: decoded segments buffered between the workers and the model (backpressure), and the
+            size of the pool batches of similar length are cut from; default 8 x batch_size.
         upload_queue_batches: embedded batches waiting for the uploader (backpressure).
         probe_chunk: files hashed and checked against Qdrant per round trip.
         probe_threads: threads hashing files and reading headers.
@@ -131,7 +132,7 @@ class IngestConfig:
     @property
     def segment_queue_size(self) -> int:
         """Bound of the decoded-segment queue: enough to form a few batches of similar length."""
-        return self.queue_segments if self.queue_segments is not None else 4 * self.batch_size
+        return self.queue_segments if self.queue_segments is not None else 8 * self.batch_size
 
 
 def check_metadata(metadata: Mapping[str, Any], where: str) -> None:

@@ -2,7 +2,7 @@
 
 Runs in processes started with the ``spawn`` context and imports only numpy/soundfile/soxr (through
 `aurola_qdrant.audio`), never torch. Each task is ``(key, path, bounds, window_s, hop_s)``; for each
-window the worker puts ``("seg", key, index, waveform, peak)`` and finally ``("done", key)``, or
+window the worker puts ``("seg", key, index, waveform, peak)`` and finally ``("done", key, peak_rss_mb)``, or
 ``("fail", key, reason, detail)`` at the first problem (windows before it may already have been sent).
 A put blocks while the queue is full: that is the backpressure that keeps decoding at most a few
 batches ahead of the model. A worker whose parent died (even by SIGKILL) notices within a second and
@@ -74,7 +74,20 @@ def decode_file(
     if index + 1 != len(bounds):
         yield ("fail", key, "changed", f"decoded {index + 1} segments, planned {len(bounds)}")
         return
-    yield ("done", key)
+    yield ("done", key, _peak_rss_mb())
+
+
+def _peak_rss_mb() -> float:
+    """This worker's own peak resident memory (VmHWM; 0.0 where /proc is missing). Not RUSAGE_CHILDREN in
+    the parent: that also counts the parent's pages copied at fork, before the worker's exec."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return 0.0
 
 
 def _watch_parent(parent: int) -> None:

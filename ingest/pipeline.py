@@ -11,7 +11,8 @@
     uploader (thread)     upserts, completion flags, clean-up of failed files
 
 Every queue is bounded, so a slow stage stalls the ones before it instead of growing memory: at most
-about ``segment_queue_size + 3 * batch_size + upload_queue_batches * batch_size`` windows are in flight.
+about ``2 * segment_queue_size + 3 * batch_size + upload_queue_batches * batch_size`` windows are in flight
+(the queue, plus the batcher's pool of the same size from which batches of similar length are cut).
 The first fatal error of any stage (Qdrant unavailable past the retry budget, a model error) stops every
 stage; the workers are terminated and the error is raised from `run_pipeline`.
 """
@@ -22,7 +23,6 @@ import contextlib
 import multiprocessing
 import os
 import queue
-import resource
 import sys
 import threading
 from collections.abc import Iterator, Sequence
@@ -205,7 +205,5 @@ def run_pipeline(
         for q in (tasks, results):
             q.cancel_join_thread()
             q.close()
-        rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-        state.summary.workers_peak_rss_mb = max(state.summary.workers_peak_rss_mb, rss / 1024.0)
     if state.error is not None:
         raise state.error
