@@ -280,6 +280,9 @@ def tune_and_save_alpha(
     embedder = AurolaEmbedder.from_pretrained(config.embedder, device=device)
     reranker = AurolaReranker.from_pretrained(final, device=device)
     items = read_manifest(config.val_manifest)
+    if progress:
+        n = sum(len(i.captions) for i in items) + len(items)
+        progress({"note": f"tuning alpha: re-ranking the top {config.candidates} of {n} validation queries"})
     alpha = tune_alpha(items, embedder, reranker, candidates=config.candidates, grid=config.alpha_grid)
     RerankerConfig(alpha_t2a=alpha["t2a"], alpha_a2t=alpha["a2t"]).save(final)
     record = {"alpha": alpha, "grid": list(config.alpha_grid), "candidates": config.candidates,

@@ -18,6 +18,9 @@ _FILE = click.Path(exists=True, dir_okay=False)
 
 
 def _echo_progress(info: dict[str, Any]) -> None:
+    if "note" in info:
+        click.echo(info["note"])
+        return
     if "alpha" in info:
         click.echo("alpha tuned on validation: " + json.dumps(info["alpha"], sort_keys=True))
         return
