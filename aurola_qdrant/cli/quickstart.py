@@ -1,4 +1,4 @@
-"""`aurola-qdrant quickstart`: the whole system offline on one CPU, end to end, in about five minutes.
+"""`aurola-qdrant quickstart`: the whole system offline on one CPU, end to end (timings: BENCHMARKS.md).
 
 Synthetic archive → tiny embedder (Hybrid-NCE from scratch) → tiny re-ranker (hard negatives mined with
 the embedder, α tuned on validation) → ingest of the held-out test archive into embedded Qdrant → text
