@@ -21,9 +21,21 @@ from trainer.losses import HybridNCEConfig
 __all__ = ["TINY_DEFAULTS", "TrainConfig"]
 
 # Defaults that replace the recipe's when --init-tiny is used and the option was not given explicitly.
-# Provisional: the 2,000-clip synthetic CPU run with these settings still scores chance-level R@5 (see the
-# training report); they are the starting point for tuning, not a validated recipe.
-TINY_DEFAULTS: dict[str, Any] = {"full": True, "lr": 1e-3, "batch_size": 64, "epochs": 2, "warmup": 0.03}
+# Measured on the 2,000-clip synthetic set (200 held-out clips, 1,000 caption queries): a 64-wide thinker
+# initialised at std 0.1, full training at lr 2e-3, batch 32, ~1,000 steps (16 epochs, 32k pairs, ~200 s at
+# ~165 pairs/s on an idle 2-core CPU) reaches held-out T2A R@5 = 0.80, R@10 = 0.96. What did not work:
+# the checkpoint builder's parity init (std 0.25) at lr 1e-3 stays at chance; std 0.02 learns slowly;
+# lr >= 5e-3 collapses every embedding to one point (loss stuck at ln B). The 2 s zero-padding of the
+# released recipe is off here: the synthetic clips are 1-2 s and inference never pads.
+TINY_DEFAULTS: dict[str, Any] = {
+    "full": True,
+    "lr": 2e-3,
+    "batch_size": 32,
+    "epochs": 16,
+    "warmup": 0.03,
+    "audio_policy": False,
+    "tiny_config": {"init_std": 0.1},
+}
 
 
 @dataclass(frozen=True)
@@ -176,6 +188,8 @@ class TrainConfig:
         if merged.get("init_tiny"):
             for key, value in TINY_DEFAULTS.items():
                 merged.setdefault(key, value)
+            # Size overrides (--tiny-config hidden_size=128) keep the tiny init scale unless they set it.
+            merged["tiny_config"] = {**TINY_DEFAULTS["tiny_config"], **dict(merged.get("tiny_config") or {})}
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(merged) - known)
         if unknown:
