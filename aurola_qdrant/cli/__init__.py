@@ -25,7 +25,7 @@ COMMANDS = {
     "describe": "aurola_qdrant.cli.search:describe",
     "train": "aurola_qdrant.cli.train:train",
     "eval": "aurola_qdrant.cli.evaluate:evaluate",
-    "train-reranker": "aurola_qdrant.cli.train:train_reranker",
+    "train-reranker": "aurola_qdrant.cli.rerank_train:train_reranker",
     "build-tag-vocab": "aurola_qdrant.cli.evaluate:build_tag_vocab",
     "synth": "aurola_qdrant.cli.train:synth",
     "quickstart": "aurola_qdrant.cli.quickstart:quickstart",

@@ -177,10 +177,3 @@ def synth(
         click.echo(f"{name}: {path}")
     click.echo(f"tag vocabulary: {Path(out_dir) / 'tag_vocabulary.json'}")
 
-
-# --- reserved for other helpers (names mapped in aurola_qdrant/cli/__init__.py COMMANDS) ------------------
-# evaluate         -> `aurola-qdrant eval` (trainer/evaluate.py, through Qdrant)
-# build_tag_vocab  -> `aurola-qdrant build-tag-vocab`
-# train_reranker   -> `aurola-qdrant train-reranker` (defined in cli/rerank_train.py, re-exported here)
-
-from .rerank_train import train_reranker as train_reranker  # noqa: E402  (COMMANDS names this module)
