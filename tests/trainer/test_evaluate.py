@@ -204,6 +204,8 @@ def test_tune_alpha_picks_the_best_grid_value_on_validation(
     assert set(chosen) == {"t2a", "a2t"} and all(a in grid for a in chosen.values())
     runs = {a: evaluate(items, tiny_embedder, reranker=tiny_reranker, candidates=3, alpha=a) for a in grid}
     for direction in ("t2a", "a2t"):
-        score = {a: np.mean(list(getattr(r, direction).values())) for a, r in runs.items()}
+        # R@1 first, then the mean R@k (the tuning objective), computed independently from full evaluations
+        score = {a: (getattr(r, direction)["R@1"], np.mean(list(getattr(r, direction).values())))
+                 for a, r in runs.items()}  # fmt: skip
         assert score[chosen[direction]] == max(score.values())
         assert chosen[direction] == min(a for a in grid if score[a] == max(score.values()))  # ties: smaller
