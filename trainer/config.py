@@ -18,7 +18,7 @@ from typing import Any
 
 from trainer.losses import HybridNCEConfig
 
-__all__ = ["TINY_DEFAULTS", "TrainConfig"]
+__all__ = ["TINY_DEFAULTS", "TrainConfig", "read_config_file"]
 
 # Defaults that replace the recipe's when --init-tiny is used and the option was not given explicitly.
 # Measured on the 2,000-clip synthetic set (`aurola-qdrant synth DIR --train 2000 --val 200 --test 200`; eval
@@ -37,6 +37,28 @@ TINY_DEFAULTS: dict[str, Any] = {
     "audio_policy": False,
     "tiny_config": {"init_std": 0.1},
 }
+
+
+def read_config_file(path: str | Path, known: set[str]) -> dict[str, Any]:
+    """The option mapping of a JSON or YAML run config (keys are field names; '-' may replace '_').
+
+    Shared by the embedder's and the re-ranker's training configs. Raises ValueError for a file that is
+    not a mapping or names an option outside ``known``."""
+    path = Path(path)
+    text = path.read_text(encoding="utf-8")
+    if path.suffix.lower() in (".yaml", ".yml"):
+        import yaml
+
+        data = yaml.safe_load(text)
+    else:
+        data = json.loads(text)
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: a training config must be a mapping of options, got {type(data).__name__}")
+    data = {str(k).replace("-", "_"): v for k, v in data.items()}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ValueError(f"{path}: unknown option(s) {unknown}; known options: {sorted(known)}")
+    return data
 
 
 @dataclass(frozen=True)
@@ -161,24 +183,7 @@ class TrainConfig:
     @staticmethod
     def read_file(path: str | Path) -> dict[str, Any]:
         """The option mapping of a JSON or YAML config file (keys are field names; '-' may replace '_')."""
-        path = Path(path)
-        text = path.read_text(encoding="utf-8")
-        if path.suffix.lower() in (".yaml", ".yml"):
-            import yaml
-
-            data = yaml.safe_load(text)
-        else:
-            data = json.loads(text)
-        if not isinstance(data, dict):
-            raise ValueError(
-                f"{path}: a training config must be a mapping of options, got {type(data).__name__}"
-            )
-        data = {str(k).replace("-", "_"): v for k, v in data.items()}
-        known = {f.name for f in fields(TrainConfig)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(f"{path}: unknown option(s) {unknown}; known options: {sorted(known)}")
-        return data
+        return read_config_file(path, {f.name for f in fields(TrainConfig)})
 
     @classmethod
     def build(cls, file: str | Path | None = None, **options: Any) -> TrainConfig:

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from trainer.config import read_config_file
 from trainer.hard_negatives import MiningConfig
 
 __all__ = ["RERANK_ALPHA_GRID", "TINY_RERANK_DEFAULTS", "RerankTrainConfig"]
@@ -134,19 +135,7 @@ class RerankTrainConfig:
     def build(cls, file: str | Path | None = None, **options: Any) -> RerankTrainConfig:
         """File values, then explicit ``options`` (None = not given), then tiny defaults, then the dataclass
         defaults. Raises ValueError for unknown keys, missing required options or invalid values."""
-        merged: dict[str, Any] = {}
-        if file:
-            path = Path(file)
-            text = path.read_text(encoding="utf-8")
-            if path.suffix.lower() in (".yaml", ".yml"):
-                import yaml
-
-                data = yaml.safe_load(text)
-            else:
-                data = json.loads(text)
-            if not isinstance(data, dict):
-                raise ValueError(f"{path}: a config must be a mapping of options, got {type(data).__name__}")
-            merged = {str(k).replace("-", "_"): v for k, v in data.items()}
+        merged = read_config_file(file, {f.name for f in fields(cls)}) if file else {}
         merged.update({k: v for k, v in options.items() if v is not None})
         if merged.get("tiny"):
             for key, value in TINY_RERANK_DEFAULTS.items():
