@@ -38,13 +38,20 @@ if str(ROOT) not in sys.path:  # run as a plain script from a checkout
     sys.path.insert(0, str(ROOT))
 
 from aurola_qdrant import AurolaEmbedder  # noqa: E402
-from trainer.config import TrainConfig  # noqa: E402
+from trainer.config import TINY_DEFAULTS, TrainConfig  # noqa: E402
 from trainer.evaluate import evaluate  # noqa: E402
 from trainer.manifest import ManifestItem, load_tag_vocabulary, read_manifest, tag_cluster_set  # noqa: E402
 from trainer.synthetic import generate_splits  # noqa: E402
 from trainer.train import train  # noqa: E402
 
-TINY = {"hidden_size": 64, "intermediate_size": 128, "audio_d_model": 64, "audio_ffn_dim": 128}
+# The trainer's --init-tiny recipe (TINY_DEFAULTS): 64-wide thinker at init std 0.1, no 2 s padding.
+TINY = {
+    "hidden_size": 64,
+    "intermediate_size": 128,
+    "audio_d_model": 64,
+    "audio_ffn_dim": 128,
+    **TINY_DEFAULTS["tiny_config"],
+}
 
 
 def tag_metrics(emb: AurolaEmbedder, items: list[ManifestItem], vocab: dict[str, int]) -> dict[str, float]:
@@ -68,7 +75,8 @@ def run(args: argparse.Namespace, loss: str, seed: int, data: dict[str, Path]) -
     config = TrainConfig(
         manifest=str(data["train"]), output=str(out), init_tiny=True, tiny_config={**TINY, "seed": seed},
         full=True, loss=loss, tag_vocab=str(data["vocab"]), batch_size=args.batch_size, max_steps=args.steps,
-        lr=args.lr, warmup=0.05, seed=seed, device="cpu", save_every=0, log_every=max(1, args.steps // 5),
+        lr=args.lr, warmup=TINY_DEFAULTS["warmup"], audio_policy=TINY_DEFAULTS["audio_policy"], seed=seed,
+        device="cpu", save_every=0, log_every=max(1, args.steps // 5),
     )  # fmt: skip
     started = time.perf_counter()
     final = train(config)
@@ -106,10 +114,10 @@ def main() -> None:
     parser.add_argument("--n-train", type=int, default=2000)
     parser.add_argument("--n-test", type=int, default=300)
     parser.add_argument(
-        "--steps", type=int, default=150, help="Optimizer steps per run (equal for both losses)."
+        "--steps", type=int, default=1364, help="Optimizer steps per run (equal for both losses)."
     )
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--batch-size", type=int, default=TINY_DEFAULTS["batch_size"])
+    parser.add_argument("--lr", type=float, default=TINY_DEFAULTS["lr"])
     parser.add_argument("--data-seed", type=int, default=0)
     parser.add_argument("--tag-attributes", default="sound_type,pitch")
     parser.add_argument("--json", default=None, help="Also write rows and summary to this file.")
