@@ -16,7 +16,47 @@ import numpy as np
 
 from ..prompts import EMB_TOKEN, audio_embed_messages, text_embed_messages
 
-__all__ = ["ReferenceEmbedder"]
+__all__ = ["ReferenceEmbedder", "load_full_thinker", "official_inputs"]
+
+
+def load_full_thinker(path: str, dtype: Any = None) -> tuple[Any, Any, Any]:
+    """The whole thinker (with LM head), its tokenizer (``<emb>`` added if missing), its feature extractor."""
+    import torch
+    from transformers import (
+        AutoTokenizer,
+        Qwen2_5OmniThinkerForConditionalGeneration,
+        WhisperFeatureExtractor,
+    )
+
+    model = Qwen2_5OmniThinkerForConditionalGeneration.from_pretrained(path, dtype=dtype or torch.float32)
+    tok = AutoTokenizer.from_pretrained(path)
+    if EMB_TOKEN not in tok.get_vocab():
+        tok.add_tokens([EMB_TOKEN])
+        model.resize_token_embeddings(len(tok))
+    return model.eval(), tok, WhisperFeatureExtractor.from_pretrained(path)
+
+
+def official_inputs(tok: Any, fe: Any, texts: Sequence[str], clips: Sequence[np.ndarray]) -> tuple[Any, dict]:
+    """What the processor builds: every clip padded to the extractor's maximum (300 s), each ``<|AUDIO|>`` of
+    the rendered ``texts`` (in order, across texts) expanded to its clip's token count, then tokenised with
+    padding. Returns the tokenizer encoding and the audio kwargs of the thinker."""
+    if not clips:
+        return tok(list(texts), return_tensors="pt", padding=True), {}
+    feats = fe(
+        list(clips),
+        sampling_rate=16000,
+        return_attention_mask=True,
+        padding="max_length",
+        return_tensors="pt",
+    )
+    frames = feats["attention_mask"].sum(-1)
+    counts = iter((((frames - 1) // 2 + 1 - 2) // 2 + 1).tolist())
+    expanded = []
+    for text in texts:
+        parts = text.split("<|AUDIO|>")
+        expanded.append(parts[0] + "".join("<|AUDIO|>" * next(counts) + rest for rest in parts[1:]))
+    extra = {"input_features": feats["input_features"], "feature_attention_mask": feats["attention_mask"]}
+    return tok(expanded, return_tensors="pt", padding=True), extra
 
 
 class ReferenceEmbedder:
@@ -27,84 +67,19 @@ class ReferenceEmbedder:
 
     @classmethod
     def from_pretrained(cls, path: str, dtype: Any = None) -> ReferenceEmbedder:
-        import torch
-        from transformers import (
-            AutoTokenizer,
-            Qwen2_5OmniThinkerForConditionalGeneration,
-            WhisperFeatureExtractor,
-        )
+        return cls(*load_full_thinker(path, dtype))
 
-        model = Qwen2_5OmniThinkerForConditionalGeneration.from_pretrained(path, dtype=dtype or torch.float32)
-        tok = AutoTokenizer.from_pretrained(path)
-        if EMB_TOKEN not in tok.get_vocab():
-            tok.add_tokens([EMB_TOKEN])
-            model.resize_token_embeddings(len(tok))
-        return cls(model.eval(), tok, WhisperFeatureExtractor.from_pretrained(path))
-
-    def _forward(self, messages: list[dict], audios: Sequence[np.ndarray]) -> tuple[np.ndarray, Any]:
-        import torch
-
-        text = self.tok.apply_chat_template(messages, tokenize=False)
-        extra: dict[str, Any] = {}
-        if audios:
-            feats = self.fe(
-                list(audios),
-                sampling_rate=16000,
-                return_attention_mask=True,
-                padding="max_length",
-                return_tensors="pt",
-            )
-            frames = feats["attention_mask"].sum(-1)
-            n_tokens = (((frames - 1) // 2 + 1 - 2) // 2 + 1).tolist()
-            parts = text.split("<|AUDIO|>")
-            text = parts[0] + "".join(
-                "<|AUDIO|>" * n + rest for n, rest in zip(n_tokens, parts[1:], strict=True)
-            )
-            extra = {
-                "input_features": feats["input_features"],
-                "feature_attention_mask": feats["attention_mask"],
-            }
-        enc = self.tok(text, return_tensors="pt")
-        with torch.no_grad():
-            out = self.model(**enc, **extra, output_hidden_states=True)
-        ids = enc["input_ids"][0].tolist()
-        pos = ids.index(self.tok.convert_tokens_to_ids(EMB_TOKEN)) - 1
-        vec = torch.nn.functional.normalize(out.hidden_states[-1][0, pos].float(), dim=-1)
-        return vec.numpy(), out
-
-    def embed_text(self, texts: Sequence[str]) -> np.ndarray:
-        return np.stack([self._forward(text_embed_messages(t), [])[0] for t in texts])
-
-    def embed_waveforms(self, waveforms: Sequence[np.ndarray]) -> np.ndarray:
-        return np.stack([self._forward(audio_embed_messages(), [w])[0] for w in waveforms])
-
-    # ---- batched, as the official inference code calls the processor and the thinker on a whole batch
     def _forward_batch(self, messages: Sequence[list[dict]], waveforms: Sequence[np.ndarray]) -> np.ndarray:
         """One padded forward for a batch of prompts; ``waveforms`` holds one clip per prompt or is empty.
 
         Features are padded to the extractor's maximum (300 s) and the tokenizer pads on its own side; the
-        read position is found per row, so the padding side does not matter. Returns ``(B, H)`` float32.
+        read position (just before the first ``<emb>``) is found per row, so the padding side does not
+        matter. Returns ``(B, H)`` float32, L2-normalised.
         """
         import torch
 
         texts = [self.tok.apply_chat_template(m, tokenize=False) for m in messages]
-        extra: dict[str, Any] = {}
-        if waveforms:
-            feats = self.fe(
-                list(waveforms),
-                sampling_rate=16000,
-                return_attention_mask=True,
-                padding="max_length",
-                return_tensors="pt",
-            )
-            frames = feats["attention_mask"].sum(-1)
-            n_tokens = (((frames - 1) // 2 + 1 - 2) // 2 + 1).tolist()
-            texts = [t.replace("<|AUDIO|>", "<|AUDIO|>" * n, 1) for t, n in zip(texts, n_tokens, strict=True)]
-            extra = {
-                "input_features": feats["input_features"],
-                "feature_attention_mask": feats["attention_mask"],
-            }
-        enc = self.tok(texts, return_tensors="pt", padding=True)
+        enc, extra = official_inputs(self.tok, self.fe, texts, waveforms)
         with torch.no_grad():
             out = self.model(**enc, **extra, output_hidden_states=True)
         emb_id = self.tok.convert_tokens_to_ids(EMB_TOKEN)
@@ -112,6 +87,14 @@ class ReferenceEmbedder:
         last = out.hidden_states[-1][torch.arange(len(pos)), torch.tensor(pos)].float()
         return torch.nn.functional.normalize(last, dim=-1).numpy()
 
+    def embed_text(self, texts: Sequence[str]) -> np.ndarray:
+        """One prompt per forward (no padding at all)."""
+        return np.concatenate([self._forward_batch([text_embed_messages(t)], []) for t in texts])
+
+    def embed_waveforms(self, waveforms: Sequence[np.ndarray]) -> np.ndarray:
+        return np.concatenate([self._forward_batch([audio_embed_messages()], [w]) for w in waveforms])
+
+    # ---- batched, as the official inference code calls the processor and the thinker on a whole batch
     def embed_text_batch(self, texts: Sequence[str]) -> np.ndarray:
         """All ``texts`` in one padded forward (the official batched path)."""
         return self._forward_batch([text_embed_messages(t) for t in texts], [])

@@ -15,7 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from ..prompts import EMB_TOKEN, rerank_a2t_messages, rerank_t2a_messages
+from ..prompts import rerank_a2t_messages, rerank_t2a_messages
+from .reference import load_full_thinker, official_inputs
 
 __all__ = ["ReferenceReranker"]
 
@@ -30,44 +31,13 @@ class ReferenceReranker:
 
     @classmethod
     def from_pretrained(cls, path: str, dtype: Any = None) -> ReferenceReranker:
-        import torch
-        from transformers import (
-            AutoTokenizer,
-            Qwen2_5OmniThinkerForConditionalGeneration,
-            WhisperFeatureExtractor,
-        )
-
-        model = Qwen2_5OmniThinkerForConditionalGeneration.from_pretrained(path, dtype=dtype or torch.float32)
-        tok = AutoTokenizer.from_pretrained(path)
-        if EMB_TOKEN not in tok.get_vocab():
-            tok.add_tokens([EMB_TOKEN])
-            model.resize_token_embeddings(len(tok))
-        return cls(model.eval(), tok, WhisperFeatureExtractor.from_pretrained(path))
+        return cls(*load_full_thinker(path, dtype))
 
     def _p_yes(self, messages: list[dict], audios: Sequence[np.ndarray]) -> float:
         import torch
 
         text = self.tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-        extra: dict[str, Any] = {}
-        if audios:
-            feats = self.fe(
-                list(audios),
-                sampling_rate=16000,
-                return_attention_mask=True,
-                padding="max_length",
-                return_tensors="pt",
-            )
-            frames = feats["attention_mask"].sum(-1)
-            n_tokens = (((frames - 1) // 2 + 1 - 2) // 2 + 1).tolist()
-            parts = text.split("<|AUDIO|>")
-            text = parts[0] + "".join(
-                "<|AUDIO|>" * n + rest for n, rest in zip(n_tokens, parts[1:], strict=True)
-            )
-            extra = {
-                "input_features": feats["input_features"],
-                "feature_attention_mask": feats["attention_mask"],
-            }
-        enc = self.tok(text, return_tensors="pt")
+        enc, extra = official_inputs(self.tok, self.fe, [text], audios)
         with torch.no_grad():
             out = self.model.generate(
                 **enc,
