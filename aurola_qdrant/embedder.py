@@ -11,7 +11,7 @@ import logging
 import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -19,6 +19,9 @@ from ._deps import require
 from .errors import InputError
 from .model import EncodedPrompt, InputBuilder, LoadedThinker, last_hidden, load_thinker
 from .prompts import PROMPT_VERSION, audio_embed_messages, text_embed_messages
+
+if TYPE_CHECKING:
+    from .store import EmbedderInfo
 
 __all__ = ["AudioItem", "AurolaEmbedder", "to_waveform"]
 
@@ -112,6 +115,20 @@ class AurolaEmbedder:
     @property
     def max_audio_seconds(self) -> float:
         return self.inputs.max_samples / self.inputs.sample_rate
+
+    def embedder_info(self, window_s: float | None = None, hop_s: float | None = None) -> EmbedderInfo:
+        """The identity a Qdrant collection records for this embedder, with the segments' windowing if any."""
+        from .store import EmbedderInfo
+
+        return EmbedderInfo(
+            vector_name=self.vector_name,
+            model_id=self.model_id,
+            revision=self.revision,
+            prompt_version=self.prompt_version,
+            dim=self.dim,
+            window_s=window_s,
+            hop_s=hop_s,
+        )
 
     def __repr__(self) -> str:
         return f"AurolaEmbedder({self.model_id!r}, dim={self.dim}, device={self.thinker.device})"

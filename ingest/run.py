@@ -27,15 +27,7 @@ logger = logging.getLogger(__name__)
 
 def embedder_info(embedder: Any, config: IngestConfig) -> EmbedderInfo:
     """The `EmbedderInfo` a collection records for ``embedder`` with ``config``'s windowing."""
-    return EmbedderInfo(
-        vector_name=embedder.vector_name,
-        model_id=embedder.model_id,
-        revision=embedder.revision,
-        prompt_version=embedder.prompt_version,
-        dim=embedder.dim,
-        window_s=float(config.window_s),
-        hop_s=config.hop,
-    )
+    return embedder.embedder_info(window_s=float(config.window_s), hop_s=config.hop)
 
 
 def _check_compatible(store: AudioStore, embedder: Any, config: IngestConfig) -> None:

@@ -27,7 +27,7 @@ from aurola_qdrant.audio import AudioSegment, audio_info, load_audio
 from aurola_qdrant.embedder import AurolaEmbedder
 from aurola_qdrant.ids import file_id
 from aurola_qdrant.retry import QDRANT_RETRY
-from aurola_qdrant.store import AudioStore, EmbedderInfo, SegmentRecord
+from aurola_qdrant.store import AudioStore, SegmentRecord
 from trainer.manifest import ManifestItem
 
 __all__ = ["Candidates", "EvalIndex", "exact_top"]
@@ -108,9 +108,7 @@ class EvalIndex:
         run = uuid.uuid4().hex[:8]
         self.audio_collection, self.text_collection = f"{prefix}-{run}-audio", f"{prefix}-{run}-text"
         self.vector_name = embedder.vector_name
-        self.info = EmbedderInfo(
-            embedder.vector_name, embedder.model_id, embedder.revision, embedder.prompt_version, embedder.dim
-        )
+        self.info = embedder.embedder_info()
         self.store = AudioStore(client, self.audio_collection, self.info)
         self.captions = [c for item in self.items for c in item.captions]
         self.owner = np.array([i for i, item in enumerate(self.items) for _ in item.captions], dtype=np.int64)

@@ -24,13 +24,7 @@ def embedder_info(embedder: AurolaEmbedder) -> EmbedderInfo:
     Windowing is left unset: it shapes the stored segments, not query vectors, and
     `AudioStore.check_query_compatible` does not compare it.
     """
-    return EmbedderInfo(
-        vector_name=embedder.vector_name,
-        model_id=embedder.model_id,
-        revision=embedder.revision,
-        prompt_version=embedder.prompt_version,
-        dim=embedder.dim,
-    )
+    return embedder.embedder_info()
 
 
 def open_for_query(
