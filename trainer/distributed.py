@@ -16,6 +16,7 @@ the full (B, B) loss on each rank is exact and cheap (B = 512 gives a 512 x 512 
 from __future__ import annotations
 
 from dataclasses import asdict
+from typing import Any
 
 import torch
 import torch.distributed as dist
@@ -23,7 +24,31 @@ from torch import Tensor
 
 from trainer.losses import HybridNCEConfig, hybrid_nce
 
-__all__ = ["distributed_hybrid_nce", "gather_nograd", "gather_with_grad", "world_size"]
+__all__ = ["distributed_hybrid_nce", "gather_nograd", "gather_with_grad", "make_accelerator", "world_size"]
+
+
+def make_accelerator(device: str | None, *, bf16: bool) -> Any:
+    """The `accelerate.Accelerator` both training loops run on.
+
+    ``device="cpu"`` forces CPU. A launcher that starts several processes (``accelerate launch
+    --multi_gpu --num_processes N`` or ``torchrun``) on a machine without CUDA also gets CPU ranks that
+    talk over gloo: left to itself, accelerate would find no GPU and run N independent single-process
+    trainings that overwrite each other's checkpoints. Some parameters (the audio encoder's bos/eos
+    embedding; the whole audio encoder in the text-only warm-up) get no gradient in some steps, so DDP is
+    told to look for unused parameters, or it would wait forever for their gradients.
+    """
+    import os
+
+    from accelerate import Accelerator
+    from accelerate.utils import DistributedDataParallelKwargs
+
+    launched = int(os.environ.get("WORLD_SIZE", "1")) > 1
+    cpu = device == "cpu" or (device is None and launched and not torch.cuda.is_available())
+    return Accelerator(
+        cpu=cpu,
+        mixed_precision="bf16" if bf16 else "no",
+        kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=True)],
+    )
 
 
 def world_size(group: dist.ProcessGroup | None = None) -> int:

@@ -39,6 +39,7 @@ from trainer.checkpoint import (
     save_checkpoint,
 )
 from trainer.data import EpochBatches
+from trainer.distributed import make_accelerator
 from trainer.hard_negatives import MinedNegatives, mine_hard_negatives
 from trainer.lora import apply_lora, freeze_for_full, merge_lora, trainable_summary
 from trainer.manifest import read_manifest
@@ -103,14 +104,9 @@ def train_reranker(
     """Mine, train, export to ``<output>/final`` and (with a validation manifest) tune α; returns final/.
 
     Raises FileExistsError if the output already holds checkpoints and ``resume`` is False."""
-    from accelerate import Accelerator
-    from accelerate.utils import DistributedDataParallelKwargs, set_seed
+    from accelerate.utils import set_seed
 
-    accelerator = Accelerator(
-        cpu=config.device == "cpu",
-        mixed_precision="bf16" if config.bf16 else "no",
-        kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=True)],
-    )
+    accelerator = make_accelerator(config.device, bf16=config.bf16)
     out, final = Path(config.output), Path(config.output) / "final"
     ckpt_dir = out / "checkpoints" / STAGE
     if not resume and accelerator.is_main_process and any(ckpt_dir.glob("step_*")):

@@ -44,7 +44,7 @@ from trainer.data import (
     prompt_embedder,
     read_text_pairs,
 )
-from trainer.distributed import distributed_hybrid_nce
+from trainer.distributed import distributed_hybrid_nce, make_accelerator
 from trainer.lora import apply_lora, freeze_for_full, merge_lora, trainable_summary
 from trainer.losses import HybridNCEConfig
 from trainer.manifest import load_tag_vocabulary, read_manifest
@@ -74,16 +74,9 @@ def train(config: TrainConfig, *, resume: bool = False, progress: Progress | Non
     """Run every stage of ``config``; returns the final merged checkpoint folder (``<output>/final``).
 
     Raises FileExistsError if the output already holds checkpoints and ``resume`` is False."""
-    from accelerate import Accelerator
-    from accelerate.utils import DistributedDataParallelKwargs, set_seed
+    from accelerate.utils import set_seed
 
-    accelerator = Accelerator(
-        cpu=config.device == "cpu",
-        mixed_precision="bf16" if config.bf16 else "no",
-        # The audio encoder's bos/eos embedding (and, in the warm-up, the whole audio encoder) gets no
-        # gradient in some steps; DDP must be told, or it waits forever for those gradients.
-        kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=True)],
-    )
+    accelerator = make_accelerator(config.device, bf16=config.bf16)
     out = Path(config.output)
     if not resume and accelerator.is_main_process and any((out / "checkpoints").glob("*/step_*")):
         raise FileExistsError(f"{out} already holds checkpoints: pass --resume, or choose a new --output")
