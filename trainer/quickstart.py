@@ -46,9 +46,12 @@ class QuickstartConfig:
     embed_batch: int | None = None
     embed_lr: float | None = None
     init_std: float = 0.1
-    rerank_steps: int = 60
+    # The re-ranker: trainer.rerank_config.TINY_RERANK_DEFAULTS (answer-head warm-up, then 1 mined + 2
+    # random negatives per query, lr 2e-3), for rerank_steps steps of rerank_batch queries.
+    rerank_steps: int = 400
     rerank_batch: int = 16
     rerank_negatives: int = 3
+    rerank_head_steps: int | None = None  # None: the tiny default (40)
     candidates: int = 10  # K re-ranked per query (R@1/5/10 only look at the top 10)
 
     def __post_init__(self) -> None:
@@ -63,7 +66,7 @@ class QuickstartConfig:
         if small:
             return cls(
                 Path(workdir), True, seed, n_train=400, n_val=40, n_test=40, embed_epochs=12.0,
-                embed_batch=32, rerank_steps=25, rerank_batch=8, candidates=5,
+                embed_batch=32, rerank_steps=25, rerank_batch=8, rerank_head_steps=10, candidates=5,
             )  # fmt: skip
         return cls(Path(workdir), False, seed)
 
@@ -151,6 +154,7 @@ def train_reranker(cfg: QuickstartConfig, progress: Progress) -> Path:
         manifest=str(cfg.manifest("train")), output=str(cfg.workdir / "reranker"), embedder=str(cfg.embedder),
         val_manifest=str(cfg.manifest("validation")), tiny=True, group_key="combo_id",
         negatives=cfg.rerank_negatives, max_steps=cfg.rerank_steps, batch_size=cfg.rerank_batch,
+        head_warmup_steps=cfg.rerank_head_steps,
         candidates=cfg.candidates, mine_pool=cfg.candidates * 2, device="cpu", save_every=0,
         log_every=5, seed=cfg.seed,
     )  # fmt: skip

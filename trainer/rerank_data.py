@@ -57,8 +57,9 @@ class RerankSample:
 
 
 class RerankDataset:
-    """Samples keyed by (epoch, index): clip ``index`` as a query with 1 positive and ``negatives`` hard
-    negatives drawn from ``mined`` (random non-matching items fill in when a query has too few)."""
+    """Samples keyed by (epoch, index): clip ``index`` as a query with 1 positive and ``negatives``
+    negatives: up to ``hard`` (default: all ``negatives``) drawn from the query's hard negatives in
+    ``mined``, the rest (and any shortfall) random non-matching items."""
 
     def __init__(
         self,
@@ -68,12 +69,16 @@ class RerankDataset:
         *,
         seed: int,
         negatives: int,
+        hard: int | None = None,
         max_audio_s: float = 30.0,
     ) -> None:
         if len(mined.a2t) != len(items):
             raise ValueError(f"mined negatives cover {len(mined.a2t)} clips, the manifest has {len(items)}")
         self.items, self.mined, self.inputs = list(items), mined, inputs
         self.seed, self.negatives = seed, negatives
+        self.hard = negatives if hard is None else min(hard, negatives)
+        if self.hard < 0:
+            raise ValueError(f"hard={hard}: use 0..negatives hard negatives per query")
         self.max_samples = round(max_audio_s * SAMPLE_RATE)
 
     def __len__(self) -> int:
@@ -88,8 +93,9 @@ class RerankDataset:
         return np.asarray(wav[: self.max_samples], dtype=np.float32)
 
     def _draw(self, rng: np.random.Generator, hard: Sequence[int], n_all: int, bad: set[int]) -> list[int]:
-        """``negatives`` indices: hard ones without replacement, then random ones not in ``bad``."""
-        picked = [int(j) for j in rng.permutation(np.asarray(hard, dtype=np.int64))[: self.negatives]]
+        """``negatives`` indices: up to ``self.hard`` hard ones without replacement, then random ones not
+        in ``bad``."""
+        picked = [int(j) for j in rng.permutation(np.asarray(hard, dtype=np.int64))[: self.hard]]
         tries = 0
         while len(picked) < self.negatives and tries < 100 * self.negatives:
             j = int(rng.integers(n_all))

@@ -24,6 +24,9 @@ def _echo_progress(info: dict[str, Any]) -> None:
     if "alpha" in info:
         click.echo("alpha tuned on validation: " + json.dumps(info["alpha"], sort_keys=True))
         return
+    if "accuracy" not in info:  # the answer-head warm-up (LM head alone) before the main loop
+        click.echo("[{stage}] answer-head warm-up step {step}/{total} loss {loss:.4f}".format(**info))
+        return
     click.echo(
         "[{stage}] step {step}/{total} epoch {epoch} loss {loss:.4f} acc {accuracy:.3f} lr {lr:.2e} "
         "{prompts_per_s:.1f} prompts/s".format(**info)
@@ -48,8 +51,14 @@ def _grid(value: str | None) -> tuple[float, ...] | None:
 @click.option("--output", type=click.Path(file_okay=False), help="Run folder (checkpoints, final/ export).")
 @click.option("--config", "config_file", type=_FILE, default=None, help="JSON/YAML file of options.")
 @click.option("--val-manifest", type=_FILE, default=None, help="Validation data to tune alpha on.")
-@click.option("--tiny", is_flag=True, default=None, help="Tiny starting model: full training, lr 1e-3, head.")
-@click.option("--negatives", type=int, default=None, help="Hard negatives per query [default: 3].")
+@click.option("--tiny", is_flag=True, default=None, help="Tiny from-scratch model: use TINY_RERANK_DEFAULTS.")
+@click.option("--negatives", type=int, default=None, help="Negatives per query [default: 3].")
+@click.option(
+    "--hard-negatives",
+    type=int,
+    default=None,
+    help="How many of them are mined hard ones; rest random [all].",
+)
 @click.option("--mine-pool", type=int, default=None, help="Ranking depth negatives come from [default: 50].")
 @click.option("--mine-keep", type=int, default=None, help="Hard negatives kept per query [default: 8].")
 @click.option(
@@ -66,6 +75,10 @@ def _grid(value: str | None) -> tuple[float, ...] | None:
 @click.option("--weight-decay", type=float, default=None)
 @click.option("--full", is_flag=True, default=None, help="Full fine-tuning instead of LoRA.")
 @click.option("--train-head", is_flag=True, default=None, help="Also train the LM head.")
+@click.option(
+    "--head-warmup-steps", type=int, default=None, help="Steps training the LM head alone first [0]."
+)
+@click.option("--head-lr", type=float, default=None, help="LR of the head warm-up [default: 1e-2].")
 @click.option("--lora-r", type=int, default=None, help="[default: 128]")
 @click.option("--lora-alpha", type=float, default=None, help="[default: 256]")
 @click.option("--lora-dropout", type=float, default=None)

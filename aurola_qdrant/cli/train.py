@@ -176,4 +176,3 @@ def synth(
     for name, path in splits.items():
         click.echo(f"{name}: {path}")
     click.echo(f"tag vocabulary: {Path(out_dir) / 'tag_vocabulary.json'}")
-

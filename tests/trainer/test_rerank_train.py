@@ -8,17 +8,21 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
+from accelerate import Accelerator
 from click.testing import CliRunner
 from safetensors.numpy import load_file
 
 from aurola_qdrant.audio import load_audio
 from aurola_qdrant.cli import main as cli
+from aurola_qdrant.model import InputBuilder
 from aurola_qdrant.reranker import AurolaReranker
 from trainer.hard_negatives import MiningConfig, mine_hard_negatives
 from trainer.manifest import read_manifest
+from trainer.modeling import load_training_thinker
 from trainer.rerank_config import RERANK_ALPHA_GRID, RerankTrainConfig
 from trainer.rerank_data import RerankCollator, RerankDataset, answer_ids, rerank_prompt
-from trainer.rerank_train import train_reranker
+from trainer.rerank_train import YesNoModel, head_warmup, train_reranker
 
 
 @pytest.fixture(scope="module")
@@ -57,6 +61,58 @@ def test_dataset_balances_directions_and_labels(reranker0, tiny_embedder, synth_
     assert batch["batch"]["input_ids"].shape[0] == 6 and batch["t2a"].sum().item() == 3
 
 
+def test_hard_negatives_option_mixes_mined_and_random(reranker0, tiny_embedder, synth_small) -> None:
+    items = read_manifest(synth_small["train"])
+    mined = mine_hard_negatives(items, tiny_embedder, MiningConfig(keep=3))
+    in_hard = {}
+    for hard in (None, 1):
+        data = RerankDataset(items, mined, reranker0.inputs, seed=1, negatives=3, hard=hard)
+        later = []
+        for i in range(len(data)):
+            rng = np.random.default_rng([1, 0, i])  # the sample's own draws, replayed
+            own = mined.clip_texts[i]
+            text = int(own[int(rng.integers(len(own)))])
+            if data.direction(0, i) == "t2a":
+                hard_list, bad = mined.t2a[text], set(mined.owners[text])
+                negs = data._draw(rng, hard_list, len(items), bad)
+            else:
+                hard_list, bad = mined.a2t[i], set(own)
+                negs = data._draw(rng, hard_list, len(mined.texts), bad)
+            assert len(negs) == 3 == len(set(negs)) and not set(negs) & bad  # never a match, no repeats
+            if hard_list:  # the first negative is always a mined one
+                assert negs[0] in hard_list
+            if len(hard_list) == 3:
+                later += [j in hard_list for j in negs[1:]]
+        in_hard[hard] = float(np.mean(later))
+    assert in_hard[None] == 1.0  # all three from the mined list when it is full (3 kept per query)
+    assert in_hard[1] < 0.5  # one mined, the other two random: rarely in the 3-item mined list
+    with pytest.raises(ValueError, match="hard"):
+        RerankDataset(items, mined, reranker0.inputs, seed=1, negatives=3, hard=-1)
+
+
+def test_head_warmup_trains_the_answer_head_alone(tiny_thinker: Path, tiny_embedder, synth_small) -> None:
+    items = read_manifest(synth_small["train"])
+    loaded = load_training_thinker(str(tiny_thinker))
+    thinker = loaded.thinker.model
+    thinker.requires_grad_(True)
+    builder = InputBuilder(loaded.thinker.tokenizer, loaded.thinker.feature_extractor)
+    mined = mine_hard_negatives(items, tiny_embedder, MiningConfig(keep=2))
+    data = RerankDataset(items, mined, builder, seed=0, negatives=1)
+    config = RerankTrainConfig(
+        manifest="m", output="o", embedder="e", batch_size=4, head_warmup_steps=6, head_lr=5e-2, log_every=1
+    )
+    before = {k: v.detach().clone() for k, v in thinker.state_dict().items()}
+    losses: list[float] = []
+    head_warmup(
+        YesNoModel(thinker), data, RerankCollator(builder), config, Accelerator(cpu=True),
+        answer_ids(loaded.thinker.tokenizer), lambda info: losses.append(info["loss"]),
+    )  # fmt: skip
+    after = thinker.state_dict()
+    changed = {k for k in before if not torch.equal(before[k], after[k])}
+    assert changed == {"lm_head.weight"}  # the body is untouched
+    assert len(losses) == 6 and losses[-1] < losses[0] - 1.0  # mass moves onto Yes/No quickly
+
+
 def _scores(folder: Path, items) -> np.ndarray:
     judge = AurolaReranker.from_pretrained(folder, device="cpu")
     wavs = [load_audio(it.audio).waveform for it in items[:3]]
@@ -73,10 +129,12 @@ def test_cli_smoke_exports_a_loadable_changed_reranker_with_tuned_alpha(
         "train-reranker", "--manifest", str(synth_small["train"]), "--embedder", str(tiny_thinker),
         "--output", str(out), "--tiny", "--max-steps", "3", "--batch-size", "4", "--log-every", "1",
         "--device", "cpu", "--val-manifest", str(synth_small["validation"]), "--candidates", "3",
+        "--head-warmup-steps", "2",
     ]  # fmt: skip
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
     assert "step 3/3" in result.output and "alpha tuned on validation" in result.output
+    assert "answer-head warm-up step 2/2" in result.output
     final = out / "final"
     for name in ("config.json", "model.safetensors", "tokenizer.json", "preprocessor_config.json",
                  "chat_template.jinja", "aurola_reranker.json", "rerank_config.json"):  # fmt: skip
@@ -124,6 +182,9 @@ def test_lora_run_merges_into_a_plain_checkpoint(tiny_thinker: Path, synth_small
         ({"mine_ceiling": 2.0}, "ceiling"),
         ({"alpha_grid": (-1.0,)}, "alpha_grid"),
         ({"embedder": ""}, "embedder"),
+        ({"hard_negatives": 4}, "hard_negatives"),
+        ({"head_lr": 0.0}, "head_lr"),
+        ({"head_warmup_steps": -1}, "head_warmup_steps"),
     ],
 )
 def test_config_rejects_bad_values(options: dict, match: str) -> None:
@@ -135,6 +196,8 @@ def test_config_rejects_bad_values(options: dict, match: str) -> None:
 def test_config_build_applies_tiny_defaults_unless_given() -> None:
     c = RerankTrainConfig.build(manifest="m", output="o", embedder="e", tiny=True, lr=5e-4)
     assert (c.full, c.train_head, c.lr) == (True, True, 5e-4)
-    assert RerankTrainConfig.build(manifest="m", output="o", embedder="e").lr == 2e-5
+    assert (c.head_warmup_steps, c.hard_negatives) == (40, 1)  # the tiny recipe: head first, 1 hard + random
+    plain = RerankTrainConfig.build(manifest="m", output="o", embedder="e")
+    assert (plain.lr, plain.head_warmup_steps, plain.hard_negatives) == (2e-5, 0, None)  # METHOD.md
     with pytest.raises(ValueError, match="unknown"):
         RerankTrainConfig.build(manifest="m", output="o", embedder="e", nope=1)
