@@ -48,7 +48,7 @@ class QuickstartConfig:
     init_std: float = 0.1
     # The re-ranker: trainer.rerank_config.TINY_RERANK_DEFAULTS (answer-head warm-up, then 1 mined + 2
     # random negatives per query, lr 2e-3), for rerank_steps steps of rerank_batch queries.
-    rerank_steps: int = 400
+    rerank_steps: int = 150
     rerank_batch: int = 16
     rerank_negatives: int = 3
     rerank_head_steps: int | None = None  # None: the tiny default (40)
