@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import soundfile as sf
 from aurola_qdrant.ids import file_id
 from ingest import run_ingest
 from ingest.config import IngestConfig
+from ingest.sources import in_shard
 
 
 def _corpus(h, root: Path) -> list[Path]:
@@ -117,6 +119,11 @@ def test_bad_files_are_reported_and_good_ones_ingested(h, tmp_path, tiny_embedde
 def test_three_shards_equal_one_unsharded_run(h, tmp_path, tiny_embedder, open_store):
     root = tmp_path / "in"
     files = [h.write_tone(root / f"f{i}.wav", 0.5 + 0.5 * (i % 4), freq=200 + 60 * i) for i in range(9)]
+    # shards follow a hash of the path, and tmp_path changes per run: add files until no shard is empty
+    # (9 files leave one of 3 shards empty about 8 % of the time), so the check below is not left to luck
+    while not all(any(in_shard(os.path.abspath(f), (i, 3)) for f in files) for i in range(3)):
+        n = len(files)
+        files.append(h.write_tone(root / f"f{n}.wav", 0.5 + 0.5 * (n % 4), freq=200 + 60 * n))
     whole = open_store(tmp_path / "db_whole")
     run_ingest([root], whole, tiny_embedder, h.config())
     sharded = open_store(tmp_path / "db_sharded")
