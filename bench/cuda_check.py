@@ -94,134 +94,51 @@ def inference(checkpoint: Path) -> dict:
     return out
 
 
-def _run(args: list[str], log: Path) -> tuple[int, str, float]:
+def _stage(args: list[str], log: Path) -> dict:
+    """Run ``python ARGS`` from the repository root; its exit code, seconds, logged losses, and the log's
+    tail when it failed (the whole log is written to ``log``)."""
     started = time.perf_counter()
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "HF_HUB_OFFLINE": "1"}
     proc = subprocess.run([sys.executable, *args], capture_output=True, text=True, env=env, cwd=ROOT)
     text = proc.stdout + proc.stderr
     log.write_text(text)
-    return proc.returncode, text, round(time.perf_counter() - started, 1)
+    losses = [float(x) for x in re.findall(r" loss ([0-9.]+|nan|inf)", text)]
+    return {"rc": proc.returncode, "seconds": round(time.perf_counter() - started, 1), "losses": losses,
+            "tail": text[-600:] if proc.returncode else ""}  # fmt: skip
 
 
-def _losses(text: str) -> list[float]:
-    return [float(x) for x in re.findall(r" loss ([0-9.]+|nan|inf)", text)]
+def _argv(*parts: str | Path) -> list[str]:
+    """Command-line words: strings split on whitespace, paths kept whole."""
+    return [w for p in parts for w in (p.split() if isinstance(p, str) else [str(p)])]
 
 
 def training(out: Path) -> dict:
     from trainer.synthetic import generate_splits
 
     data = generate_splits(out / "data", n_train=512, n_val=64, n_test=0, seed=0)
-    vocab = out / "data" / "tag_vocabulary.json"
-    res = {}
-    emb = out / "emb"
-    rc, text, secs = _run(
-        [
-            "-m",
-            "trainer.train",
-            "--manifest",
-            str(data["train"]),
-            "--output",
-            str(emb),
-            "--init-tiny",
-            "--tag-vocab",
-            str(vocab),
-            "--batch-size",
-            "64",
-            "--max-steps",
-            str(STEPS),
-            "--bf16",
-            "--grad-checkpointing",
-            "--device",
-            DEVICE,
-            "--log-every",
-            "10",
-            "--save-every",
-            str(max(1, STEPS // 2)),
-            "--val-manifest",
-            str(data["validation"]),
-        ],
-        out / "emb.log",
-    )
-    losses = _losses(text)
-    res["embedder_scratch_bf16_gc"] = {
-        "rc": rc,
-        "seconds": secs,
-        "losses": losses,
-        "tail": text[-600:] if rc else "",
-    }
-    lora = out / "lora"
-    rc, text, secs = _run(
-        [
-            "-m",
-            "trainer.train",
-            "--manifest",
-            str(data["train"]),
-            "--output",
-            str(lora),
-            "--model",
-            str(emb / "final"),
-            "--lora-r",
-            "8",
-            "--lora-alpha",
-            "16",
-            "--lr",
-            "1e-3",
-            "--tag-vocab",
-            str(vocab),
-            "--batch-size",
-            "64",
-            "--max-steps",
-            "20",
-            "--bf16",
-            "--grad-checkpointing",
-            "--device",
-            DEVICE,
-            "--log-every",
-            "5",
-        ],
-        out / "lora.log",
-    )
-    res["embedder_lora_bf16_gc"] = {
-        "rc": rc,
-        "seconds": secs,
-        "losses": _losses(text),
-        "tail": text[-600:] if rc else "",
-    }
-    rr = out / "rerank"
-    rc, text, secs = _run(
-        [
-            "-m",
-            "trainer.rerank_train",
-            "--manifest",
-            str(data["train"]),
-            "--embedder",
-            str(emb / "final"),
-            "--output",
-            str(rr),
-            "--tiny",
-            "--bf16",
-            "--grad-checkpointing",
-            "--max-steps",
-            "30",
-            "--head-warmup-steps",
-            "10",
-            "--device",
-            DEVICE,
-            "--val-manifest",
-            str(data["validation"]),
-            "--candidates",
-            "5",
-            "--log-every",
-            "5",
-        ],
-        out / "rerank.log",
-    )
-    res["reranker_tiny_bf16_gc"] = {
-        "rc": rc,
-        "seconds": secs,
-        "losses": _losses(text),
-        "tail": text[-600:] if rc else "",
-    }
+    train, val, vocab = data["train"], data["validation"], out / "data" / "tag_vocabulary.json"
+    emb, lora, rr = out / "emb", out / "lora", out / "rerank"
+    common = f"--device {DEVICE} --bf16 --grad-checkpointing"
+    res = {
+        "embedder_scratch_bf16_gc": _stage(
+            _argv("-m trainer.train --init-tiny --manifest", train, "--output", emb, "--tag-vocab", vocab,
+                  "--val-manifest", val, f"--batch-size 64 --max-steps {STEPS} --log-every 10",
+                  f"--save-every {max(1, STEPS // 2)}", common),
+            out / "emb.log",
+        ),
+        "embedder_lora_bf16_gc": _stage(
+            _argv("-m trainer.train --manifest", train, "--output", lora, "--model", emb / "final",
+                  "--tag-vocab", vocab, "--lora-r 8 --lora-alpha 16 --lr 1e-3 --batch-size 64",
+                  "--max-steps 20 --log-every 5", common),
+            out / "lora.log",
+        ),
+        "reranker_tiny_bf16_gc": _stage(
+            _argv("-m trainer.rerank_train --tiny --manifest", train, "--embedder", emb / "final",
+                  "--output", rr, "--val-manifest", val,
+                  "--max-steps 30 --head-warmup-steps 10 --candidates 5 --log-every 5", common),
+            out / "rerank.log",
+        ),
+    }  # fmt: skip
     if res["embedder_scratch_bf16_gc"]["rc"] == 0:
         from aurola_qdrant import AurolaEmbedder
 
@@ -235,10 +152,10 @@ def training(out: Path) -> dict:
     if res["reranker_tiny_bf16_gc"]["rc"] == 0:
         from aurola_qdrant.reranker import AurolaReranker
 
-        p = AurolaReranker.from_pretrained(rr / "final", device=DEVICE).score_text_to_audio(
-            TEXTS[0], _clips()[:2]
-        )
-        res["reranker_export_on_cuda"] = {"p_yes": [float(x) for x in p]}
+        judge = AurolaReranker.from_pretrained(rr / "final", device=DEVICE)
+        res["reranker_export_on_cuda"] = {
+            "p_yes": [float(x) for x in judge.score_text_to_audio(TEXTS[0], _clips()[:2])]
+        }
     return res
 
 
