@@ -58,13 +58,12 @@ def main() -> None:
 
     import numpy as np
     import torch
-    import torch.nn.functional as F
     from accelerate import Accelerator
     from transformers import get_cosine_schedule_with_warmup
 
     from aurola_qdrant.audio import load_audio
     from aurola_qdrant.embedder import AurolaEmbedder
-    from aurola_qdrant.model import InputBuilder, last_hidden
+    from aurola_qdrant.model import InputBuilder
     from trainer.data import EpochBatches
     from trainer.hard_negatives import MinedNegatives
     from trainer.lora import freeze_for_full
@@ -72,7 +71,7 @@ def main() -> None:
     from trainer.modeling import load_training_thinker
     from trainer.rerank_config import RerankTrainConfig
     from trainer.rerank_data import RerankCollator, RerankDataset, answer_ids, rerank_prompt
-    from trainer.rerank_train import YesNoModel, head_warmup
+    from trainer.rerank_train import YesNoModel, answer_loss, head_warmup
 
     work = Path(args.workdir)
     variant = VARIANTS[args.variant]
@@ -118,7 +117,7 @@ def main() -> None:
     @torch.no_grad()
     def spread() -> float:
         model.eval()
-        hidden = last_hidden(thinker, inputs.collate(probe))[:, -1, :]
+        hidden = model.state(inputs.collate(probe))
         model.train()
         return float(hidden.var(0).mean())
 
@@ -172,7 +171,7 @@ def main() -> None:
             batch = collate([data[k] for k in keys])
             logits = model(batch["batch"])
             labels = batch["labels"]
-            loss = F.cross_entropy(logits, torch.where(labels == 1, yes, no))
+            loss = answer_loss(logits, labels, (yes, no))
             loss.backward()
             torch.nn.utils.clip_grad_norm_(params, 1.0)
             optimizer.step()

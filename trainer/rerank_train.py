@@ -47,7 +47,14 @@ from trainer.modeling import load_training_thinker
 from trainer.rerank_config import RerankTrainConfig
 from trainer.rerank_data import RerankCollator, RerankDataset, answer_ids
 
-__all__ = ["YesNoModel", "mine_or_load", "train_reranker", "tune_and_save_alpha"]
+__all__ = [
+    "YesNoModel",
+    "answer_loss",
+    "head_warmup",
+    "mine_or_load",
+    "train_reranker",
+    "tune_and_save_alpha",
+]
 
 log = logging.getLogger(__name__)
 
@@ -57,16 +64,31 @@ _STALE_FILES = ("train_config.json", "aurola_reranker.json")  # copied from the 
 
 
 class YesNoModel(torch.nn.Module):
-    """``forward(batch) -> (B, V)`` float32 next-token logits at the last prompt position (with grad)."""
+    """``forward(batch) -> (B, V)`` float32 next-token logits at the last prompt position (with grad):
+    ``logits(state(batch))``, split so the answer-head warm-up can run the body without gradients."""
 
     def __init__(self, thinker: torch.nn.Module) -> None:
         super().__init__()
         self.thinker = thinker
 
-    def forward(self, batch: dict[str, Any]) -> torch.Tensor:
-        hidden = last_hidden(self.thinker, batch)[:, -1, :]  # (B, H) read position of inference
+    def state(self, batch: dict[str, Any]) -> torch.Tensor:
+        """(B, H) final hidden state at the last prompt position, where inference reads the answer."""
+        return last_hidden(self.thinker, batch)[:, -1, :]
+
+    def logits(self, state: torch.Tensor) -> torch.Tensor:
         head: Any = self.thinker.lm_head
-        return head(hidden).float()  # (B, V)
+        return head(state).float()  # (B, V)
+
+    def forward(self, batch: dict[str, Any]) -> torch.Tensor:
+        return self.logits(self.state(batch))
+
+
+def answer_loss(logits: torch.Tensor, labels: torch.Tensor, answers: tuple[int, int]) -> torch.Tensor:
+    """Cross-entropy over the whole vocabulary of the first answer token: ``Yes`` where ``labels`` is 1,
+    ``No`` where it is 0. ``logits`` (N, V), ``labels`` (N,), ``answers`` the (Yes, No) token ids."""
+    yes_id, no_id = answers
+    labels = labels.to(logits.device)
+    return F.cross_entropy(logits, torch.where(labels == 1, yes_id, no_id))
 
 
 def mine_or_load(config: RerankTrainConfig, accelerator: Any) -> MinedNegatives:
@@ -105,7 +127,6 @@ def head_warmup(
     body. The objective is unchanged (the answer token's cross-entropy over the whole vocabulary); a
     pretrained checkpoint already answers Yes/No and needs no warm-up (default 0 steps).
     """
-    yes_id, no_id = answers
     lm_head: Any = model.thinker.lm_head
     head = lm_head.weight
     optimizer = torch.optim.AdamW([head], lr=config.head_lr, weight_decay=0.0)
@@ -115,10 +136,8 @@ def head_warmup(
         for keys in EpochBatches(len(dataset), config.batch_size * world, config.seed, epoch, 0, rank, world):
             batch = collate([dataset[key] for key in keys])
             with torch.no_grad():
-                hidden = last_hidden(model.thinker, batch["batch"])[:, -1, :]  # (N, H)
-            logits = lm_head(hidden).float()  # (N, V)
-            labels = batch["labels"].to(logits.device)
-            loss = F.cross_entropy(logits, torch.where(labels == 1, yes_id, no_id))
+                state = model.state(batch["batch"])  # (N, H)
+            loss = answer_loss(model.logits(state), batch["labels"], answers)
             loss.backward()
             if world > 1:
                 head.grad = accelerator.reduce(head.grad, reduction="mean")
@@ -255,8 +274,7 @@ def _train(
             with nullcontext() if sync else accelerator.no_sync(wrapped):
                 logits = wrapped(batch["batch"])  # (N, V)
                 labels = batch["labels"].to(logits.device)  # (N,) 1 = Yes
-                target = torch.where(labels == 1, yes_id, no_id)  # (N,) first answer token
-                loss = F.cross_entropy(logits, target)
+                loss = answer_loss(logits, labels, (yes_id, no_id))
                 accelerator.backward(loss / config.grad_accum)
             batches_done += 1
             with torch.no_grad():
