@@ -15,6 +15,7 @@ the full (B, B) loss on each rank is exact and cheap (B = 512 gives a 512 x 512 
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict
 from typing import Any
 
@@ -36,20 +37,19 @@ def make_accelerator(device: str | None, *, bf16: bool) -> Any:
     trainings that overwrite each other's checkpoints. Some parameters (the audio encoder's bos/eos
     embedding; the whole audio encoder in the text-only warm-up) get no gradient in some steps, so DDP is
     told to look for unused parameters, or it would wait forever for their gradients.
-    """
-    import os
 
+    On CUDA it also switches cuDNN attention off for this (training) process: measured on an H100 (torch
+    2.11, bf16 autocast), that kernel's backward returned NaN for left-padded re-ranker batches within 10
+    steps (autograd anomaly mode named ScaledDotProductCudnnAttentionBackward0), while fp32 and the other
+    SDPA kernels trained cleanly. Inference never builds an accelerator and keeps the kernel.
+    """
     from accelerate import Accelerator
     from accelerate.utils import DistributedDataParallelKwargs
 
     launched = int(os.environ.get("WORLD_SIZE", "1")) > 1
     cpu = device == "cpu" or (device is None and launched and not torch.cuda.is_available())
     if not cpu and torch.cuda.is_available():
-        # Measured on an H100 (torch 2.11, bf16 autocast): the cuDNN attention kernel's backward returned NaN
-        # for left-padded re-ranker batches within 10 steps (autograd anomaly mode named
-        # ScaledDotProductCudnnAttentionBackward0); fp32 and the other SDPA kernels train cleanly. Training
-        # processes therefore leave cuDNN attention off; inference is unaffected.
-        torch.backends.cuda.enable_cudnn_sdp(False)
+        torch.backends.cuda.enable_cudnn_sdp(False)  # NaN gradients in bf16 (see above)
     return Accelerator(
         cpu=cpu,
         mixed_precision="bf16" if bf16 else "no",
