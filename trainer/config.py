@@ -180,16 +180,11 @@ class TrainConfig:
         path.write_text(json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n", encoding="utf-8")
         return path
 
-    @staticmethod
-    def read_file(path: str | Path) -> dict[str, Any]:
-        """The option mapping of a JSON or YAML config file (keys are field names; '-' may replace '_')."""
-        return read_config_file(path, {f.name for f in fields(TrainConfig)})
-
     @classmethod
     def build(cls, file: str | Path | None = None, **options: Any) -> TrainConfig:
         """File values, then explicit ``options`` (None = not given), then tiny-run defaults, then the
         dataclass defaults. Raises ValueError for unknown keys or invalid values."""
-        merged = cls.read_file(file) if file else {}
+        merged = read_config_file(file, {f.name for f in fields(cls)}) if file else {}
         merged.update({k: v for k, v in options.items() if v is not None})
         if merged.get("init_tiny"):
             for key, value in TINY_DEFAULTS.items():

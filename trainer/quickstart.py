@@ -45,7 +45,6 @@ class QuickstartConfig:
     embed_epochs: float | None = None
     embed_batch: int | None = None
     embed_lr: float | None = None
-    init_std: float = 0.1
     # The re-ranker: trainer.rerank_config.TINY_RERANK_DEFAULTS (answer-head warm-up, then 1 mined + 2
     # random negatives per query, lr 2e-3), for rerank_steps steps of rerank_batch queries.
     rerank_steps: int = 150
@@ -132,14 +131,14 @@ def prepare_data(cfg: QuickstartConfig, say: Say) -> dict[str, Path]:
 def train_embedder(cfg: QuickstartConfig, progress: Progress) -> Path:
     """Hybrid-NCE from scratch on a fresh tiny thinker (the trainer's --init-tiny path, with its tuned
     defaults unless the config overrides them); resumable."""
-    from trainer.config import TINY_DEFAULTS, TrainConfig
+    from trainer.config import TrainConfig
     from trainer.train import train
 
-    tiny = {**dict(TINY_DEFAULTS.get("tiny_config") or {}), "init_std": cfg.init_std, "seed": cfg.seed}
-    config = TrainConfig.build(
+    config = TrainConfig.build(  # build() adds TINY_DEFAULTS, the tiny init scale included
         manifest=str(cfg.manifest("train")), output=str(cfg.workdir / "embedder"), init_tiny=True,
-        tiny_config=tiny, tag_vocab=str(cfg.data / "tag_vocabulary.json"), epochs=cfg.embed_epochs,
-        batch_size=cfg.embed_batch, lr=cfg.embed_lr, device="cpu", save_every=0, log_every=5, seed=cfg.seed,
+        tiny_config={"seed": cfg.seed}, tag_vocab=str(cfg.data / "tag_vocabulary.json"),
+        epochs=cfg.embed_epochs, batch_size=cfg.embed_batch, lr=cfg.embed_lr, device="cpu", save_every=0,
+        log_every=5, seed=cfg.seed,
     )  # fmt: skip
     return train(config, resume=True, progress=progress)
 
