@@ -49,7 +49,9 @@ def pin_threads(n: int) -> None:
 
 
 def peak_rss_mb() -> float:
-    """Peak resident set size of this process in MiB (``VmHWM``, falling back to ``ru_maxrss``)."""
+    """Peak resident set size of this process in MiB (``VmHWM``, falling back to ``ru_maxrss``).
+
+    Not `ingest.decode.peak_rss_mb`: run as ``python bench/x.py``, ``import ingest`` finds bench/ingest.py."""
     try:
         with open("/proc/self/status") as f:
             for line in f:

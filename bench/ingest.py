@@ -225,18 +225,15 @@ def upsert_bench(work: Path, n: int, dims: tuple[int, ...], batches: tuple[int, 
 
 
 def _worker_peaks(stop: Any, peaks: dict[int, float]) -> None:
-    """Poll the decode workers' own ``VmHWM`` (the summary's ``workers_peak_rss_mb`` comes from
-    ``RUSAGE_CHILDREN``, which also counts the parent's memory copied at fork, before the exec)."""
+    """Poll the decode workers' ``VmHWM`` from outside: a cross-check of the ``workers_peak_rss_mb`` the
+    workers report themselves in the ingest summary."""
     import multiprocessing
+
+    from ingest.decode import peak_rss_mb as vmhwm_mb
 
     while not stop.wait(0.2):
         for child in multiprocessing.active_children():
-            try:
-                with open(f"/proc/{child.pid}/status") as f:
-                    hwm = next(int(x.split()[1]) for x in f if x.startswith("VmHWM:")) / 1024
-                peaks[child.pid] = max(peaks.get(child.pid, 0.0), hwm)
-            except (OSError, StopIteration):
-                pass
+            peaks[child.pid] = max(peaks.get(child.pid, 0.0), vmhwm_mb(child.pid))
 
 
 def rss_child(args: argparse.Namespace) -> None:
@@ -349,8 +346,8 @@ def report(res: dict[str, Any], args: argparse.Namespace) -> None:
     print("\nupsert, embedded Qdrant\n" + markdown_table(["dim", "batch", "points", "points/s"], urows))
     print(f"\npeak RSS of one ingest run: main {res['rss']['peak_rss_mb']:.0f} MiB, "
           f"(after loading the model {res['rss']['after_load_mb']:.0f}); largest decode worker "
-          f"{res['rss']['workers_vmhwm_mb']:.0f} MiB own VmHWM, "
-          f"{res['rss']['summary_workers_peak_rss_mb']:.0f} MiB by RUSAGE_CHILDREN")  # fmt: skip
+          f"{res['rss']['workers_vmhwm_mb']:.0f} MiB polled VmHWM, "
+          f"{res['rss']['summary_workers_peak_rss_mb']:.0f} MiB as the workers report it")  # fmt: skip
     m = res["machine"]
     print(f"{m['cpu']}, {m['cores']} cores, {m['threads']} torch threads, {args.workers} decode workers, "
           f"load avg before {res['load_before']} after {res['load_after']}")  # fmt: skip

@@ -74,14 +74,16 @@ def decode_file(
     if index + 1 != len(bounds):
         yield ("fail", key, "changed", f"decoded {index + 1} segments, planned {len(bounds)}")
         return
-    yield ("done", key, _peak_rss_mb())
+    yield ("done", key, peak_rss_mb())
 
 
-def _peak_rss_mb() -> float:
-    """This worker's own peak resident memory (VmHWM; 0.0 where /proc is missing). Not RUSAGE_CHILDREN in
-    the parent: that also counts the parent's pages copied at fork, before the worker's exec."""
+def peak_rss_mb(pid: int | str = "self") -> float:
+    """Peak resident memory of process ``pid`` in MiB (``VmHWM``; 0.0 where /proc or the process is gone).
+
+    A decode worker reports its own: RUSAGE_CHILDREN in the parent would also count the parent's pages
+    copied at fork, before the worker's exec. The benchmarks read it too (their own and the workers')."""
     try:
-        with open("/proc/self/status", encoding="ascii") as f:
+        with open(f"/proc/{pid}/status", encoding="ascii") as f:
             for line in f:
                 if line.startswith("VmHWM:"):
                     return int(line.split()[1]) / 1024.0
