@@ -24,7 +24,7 @@ def _echo_progress(info: dict[str, Any]) -> None:
     if "alpha" in info:
         click.echo("alpha tuned on validation: " + json.dumps(info["alpha"], sort_keys=True))
         return
-    if "accuracy" not in info:  # the answer-head warm-up (LM head alone) before the main loop
+    if info.get("stage") == "rerank-head":  # the answer-head warm-up (LM head alone) before the main loop
         click.echo("[{stage}] answer-head warm-up step {step}/{total} loss {loss:.4f}".format(**info))
         return
     click.echo(
