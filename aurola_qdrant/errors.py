@@ -7,7 +7,9 @@
     │   └── AudioTooLongError        audio longer than the feature extractor accepts
     ├── AudioDecodeError             a file that cannot be decoded into finite audio samples
     ├── CollectionMismatchError      a collection written by another embedder / prompt / dimension
-    └── StoreUnavailableError        Qdrant could not be reached within the retry budget
+    ├── StoreUnavailableError        Qdrant could not be reached within the retry budget
+    ├── StoreLockedError             an embedded store folder already opened by another process
+    └── StorageFullError             the disk under the store filled up (what was written is intact)
 
 Every error carries enough context to act on it: the offending value and, where there is one, the fix.
 """
@@ -23,6 +25,8 @@ __all__ = [
     "CollectionMismatchError",
     "InputError",
     "ModelLoadError",
+    "StorageFullError",
+    "StoreLockedError",
     "StoreUnavailableError",
     "UnknownModelError",
 ]
@@ -80,3 +84,11 @@ class CollectionMismatchError(AurolaError):
 
 class StoreUnavailableError(AurolaError):
     """Qdrant stayed unreachable (or kept failing transiently) past the retry budget."""
+
+
+class StoreLockedError(AurolaError):
+    """An embedded store folder that another process (or client) holds open: one process at a time."""
+
+
+class StorageFullError(AurolaError):
+    """The disk under the store is full; what was written before is intact and a rerun resumes."""

@@ -19,6 +19,7 @@ Messages carry the operation name and the error's class and text, never client s
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import random
 import re
@@ -103,6 +104,10 @@ class RetryPolicy:
         initial_wait_s: wait before the 2nd try; doubles each try (seconds, >= 0).
         max_wait_s: cap of one wait, also caps a server's Retry-After (seconds, >= initial_wait_s).
         jitter_s: uniform random extra wait in [0, jitter_s] so that many workers do not retry in lockstep.
+        first_contact_s: time budget of a call to a client that has not answered yet (seconds, or None:
+            the full budget). The store's door applies it (`for_first_contact`): a URL that never answered
+            fails within seconds, while outages after the first answer get the full budget.
+        hint: what the "raise the budget" advice names (the CLI passes its ``--retry-budget`` flag).
         sleep: how to wait (tests pass a no-op or a recorder; default ``time.sleep``).
     """
 
@@ -111,6 +116,9 @@ class RetryPolicy:
     initial_wait_s: float = 0.5
     max_wait_s: float = 15.0
     jitter_s: float = 0.5
+    first_contact_s: float | None = 10.0
+    hint: str = "the retry budget (RetryPolicy.max_delay_s)"
+    first_contact_of: str | None = field(default=None, repr=False)  # set by for_first_contact
     sleep: Callable[[float], None] = field(default=time.sleep, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -124,6 +132,8 @@ class RetryPolicy:
             raise ValueError(
                 f"max_delay_s must be > 0 seconds or None (no time budget), got {self.max_delay_s!r}"
             )
+        if self.first_contact_s is not None and not self.first_contact_s > 0:
+            raise ValueError(f"first_contact_s must be > 0 seconds or None, got {self.first_contact_s!r}")
         for name in ("initial_wait_s", "max_wait_s", "jitter_s"):
             value = getattr(self, name)
             if not isinstance(value, int | float) or not value >= 0:
@@ -132,6 +142,14 @@ class RetryPolicy:
             raise ValueError(
                 f"max_wait_s ({self.max_wait_s!r}) must be >= initial_wait_s ({self.initial_wait_s!r})"
             )
+
+    def for_first_contact(self, where: str) -> RetryPolicy:
+        """This policy for a call to ``where`` (a URL or folder) that has never answered: its time budget
+        cut to ``first_contact_s``, and a message that says the server was never reached."""
+        budget = self.max_delay_s
+        if self.first_contact_s is not None:
+            budget = self.first_contact_s if budget is None else min(budget, self.first_contact_s)
+        return dataclasses.replace(self, max_delay_s=budget, first_contact_of=where)
 
     def _wait(self, state: tenacity.RetryCallState) -> float:
         # computed here rather than with tenacity.wait_exponential_jitter, whose arguments changed across
@@ -183,12 +201,17 @@ class RetryPolicy:
             last = err.last_attempt.exception()
             attempts = err.last_attempt.attempt_number
             what = operation or getattr(fn, "__name__", "call")
+            elapsed = time.monotonic() - started
+            cause = _describe(last) if last is not None else "unknown"
+            if self.first_contact_of is not None:
+                raise StoreUnavailableError(
+                    f"Qdrant at {self.first_contact_of} did not answer: {what} failed {attempts} time(s) "
+                    f"over {elapsed:.1f}s ({cause}). Check the URL and that the server is up."
+                ) from last
             raise StoreUnavailableError(
-                f"Qdrant unavailable: {what} failed {attempts} time(s) "
-                f"over {time.monotonic() - started:.1f}s "
-                f"(budget: {self.max_attempts} attempts, {self.max_delay_s}s); last error: "
-                f"{_describe(last) if last is not None else 'unknown'}. Check that the Qdrant server is "
-                "reachable and healthy, or raise the retry budget (RetryPolicy)."
+                f"Qdrant unavailable: {what} failed {attempts} time(s) over {elapsed:.1f}s "
+                f"(budget: {self.max_attempts} attempts, {self.max_delay_s}s); last error: {cause}. "
+                f"Check that the Qdrant server is reachable and healthy, or raise {self.hint}."
             ) from last
 
 

@@ -94,6 +94,11 @@ class IngestSummary:
         return self.audio_s / 3600.0
 
     @property
+    def planned_audio_hours(self) -> float:
+        """Dry run: hours of audio in the files that need work."""
+        return sum(float(row["duration_s"]) for row in self.planned) / 3600.0
+
+    @property
     def realtime_factor(self) -> float:
         return self.audio_s / self.elapsed_s if self.elapsed_s > 0 else 0.0
 
@@ -107,6 +112,7 @@ class IngestSummary:
         out.update(
             ok=self.ok,
             audio_hours=round(self.audio_hours, 6),
+            planned_audio_hours=round(self.planned_audio_hours, 6),
             realtime_factor=round(self.realtime_factor, 3),
             segments_per_s=round(self.segments_per_s, 3),
             elapsed_s=round(self.elapsed_s, 3),
@@ -126,6 +132,11 @@ class IngestSummary:
             f"  audio: {self.audio_hours:.3f} h in {self.elapsed_s:.1f} s "
             f"({self.realtime_factor:.1f}x real time, {self.segments_per_s:.2f} segments/s)",
         ]
+        if self.dry_run:
+            lines[-1] = (
+                f"  would embed: {len(self.planned)} file(s), {self.planned_audio_hours:.3f} h of audio "
+                f"({self.segments_planned} segments)"
+            )
         if self.failures:
             where = f" (details in {self.failures_path})" if self.failures_path else ""
             lines.append(f"  failures{where}:")

@@ -155,12 +155,22 @@ def iter_source_files(
     """Every file named by ``specs`` that belongs to ``shard``, each path once, in listing order.
 
     Raises:
-        InputError: a SOURCE that is none of the accepted kinds, or a bad manifest row.
+        InputError: a SOURCE that is none of the accepted kinds, that names no file at all (an empty
+            folder, a glob that matches nothing, an empty list), or a bad manifest row.
     """
     seen: set[str] = set()
     for spec in specs:
+        found = 0
         for item in _expand(spec, extensions, stdin if stdin is not None else sys.stdin):
+            found += 1
             if item.path in seen or not in_shard(item.path, shard):
                 continue
             seen.add(item.path)
             yield item
+        if not found:  # before sharding: an empty shard is fine, a SOURCE that names nothing is a mistake
+            name = spec.path if isinstance(spec, SourceFile) else os.fspath(spec)
+            what = "stdin" if name == "-" else repr(name)
+            raise InputError(
+                f"SOURCE {what} matches no file (directories are searched for {', '.join(extensions)}; "
+                "use --ext to add extensions)"
+            )

@@ -9,8 +9,11 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import logging
+from typing import Any
 
 import click
+
+from ._errors import CommandError, fail, set_verbosity
 
 __all__ = ["main"]
 
@@ -19,7 +22,7 @@ COMMANDS = {
     "models": "aurola_qdrant.cli.models:models",
     "embed": "aurola_qdrant.cli.embed:embed",
     "ingest": "aurola_qdrant.cli.ingest:ingest",
-    "collection": "aurola_qdrant.cli.ingest:collection",
+    "collection": "aurola_qdrant.cli.collection:collection",
     "ingest-text": "aurola_qdrant.cli.search:ingest_text",
     "search": "aurola_qdrant.cli.search:search",
     "describe": "aurola_qdrant.cli.search:describe",
@@ -48,12 +51,31 @@ class LazyGroup(click.Group):
         module, attr = target.split(":")
         return getattr(importlib.import_module(module), attr, None)
 
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the command; anything it lets out becomes one ``error: ...`` line (traceback with -v)."""
+        try:
+            return super().invoke(ctx)
+        except click.UsageError:
+            raise
+        except click.ClickException as exc:  # printed as "error: ..." like every other failure
+            if isinstance(exc, CommandError):
+                raise
+            raise CommandError(exc.format_message(), exc.exit_code) from exc
+        except (click.exceptions.Exit, click.Abort, SystemExit):
+            raise
+        except KeyboardInterrupt:
+            raise click.Abort() from None
+        except Exception as exc:
+            fail(exc, ctx)
+
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("-v", "--verbose", count=True, help="More log output (-v info, -vv debug).")
 @click.version_option(package_name="aurola-qdrant")
-def main(verbose: int) -> None:
+@click.pass_context
+def main(ctx: click.Context, verbose: int) -> None:
     """Semantic audio search for Qdrant with AuroLA embeddings and re-ranking."""
+    set_verbosity(ctx, verbose)
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if verbose < 2:

@@ -5,11 +5,14 @@ terminal: `scrub` masks it in every message a command prints."""
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
+
+from ._errors import remember_secret
 
 __all__ = ["make_client", "qdrant_options", "scrub"]
 
@@ -23,17 +26,45 @@ def scrub(text: str, secret: str | None) -> str:
     return _SECRET.sub(r"\1\2***", text)
 
 
-def make_client(url: str | None, api_key: str | None, path: str | Path) -> Any:
+def make_client(url: str | None, api_key: str | None, path: str | Path, *, create: bool = True) -> Any:
     """``QdrantClient(url=..., api_key=...)`` for a server, else embedded ``QdrantClient(path=path)``.
 
-    Embedded mode locks its folder: one process at a time (run parallel shards against a server)."""
+    ``create=False`` (read-only commands) refuses a ``path`` that holds no store instead of creating an
+    empty one. Embedded mode locks its folder: one process at a time (run parallel shards against a
+    server).
+
+    Raises:
+        CommandError: no embedded store at ``path`` (with ``create=False``).
+        StoreLockedError: another process holds the embedded store open.
+    """
     from qdrant_client import QdrantClient
 
+    from ..errors import StoreLockedError
+    from ._errors import CommandError
+
     if url:
+        # the client's version check runs in a thread and warns when the server does not answer; the
+        # first call through the store's door reports that, with the URL, in one line
+        warnings.filterwarnings("ignore", message="Failed to obtain server version")
         return QdrantClient(url=url, api_key=api_key or None)
     if api_key:  # e.g. QDRANT_API_KEY exported for a server; never echo the key itself
         click.echo("note: no --qdrant-url given: ignoring the API key, using embedded Qdrant", err=True)
-    return QdrantClient(path=str(path))
+    folder = Path(path).expanduser()
+    if not create and not (folder / "meta.json").is_file():
+        raise CommandError(
+            f"no embedded Qdrant store at {folder.resolve()} (ingest into it first, or point to yours with "
+            "--qdrant-path DIR or --qdrant-url URL)"
+        )
+    try:
+        return QdrantClient(path=str(folder))
+    except RuntimeError as err:
+        if "already accessed" not in str(err):
+            raise
+        raise StoreLockedError(
+            f"the embedded store at {folder.resolve()} is in use by another process (an embedded store "
+            "serves one process at a time: wait for it to finish, or run a Qdrant server for concurrent "
+            "access)"
+        ) from None
 
 
 def qdrant_options(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -50,6 +81,7 @@ def qdrant_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         envvar="QDRANT_API_KEY",
         default=None,
         help="Qdrant API key (env QDRANT_API_KEY); never printed.",
+        callback=remember_secret,
     )(fn)
     return click.option(
         "--qdrant-url", envvar="QDRANT_URL", default=None, help="Qdrant server URL (env QDRANT_URL)."

@@ -1,4 +1,4 @@
-"""`aurola-qdrant ingest` (bulk ingestion into a Qdrant collection) and `aurola-qdrant collection info`.
+"""`aurola-qdrant ingest`: bulk ingestion into a Qdrant collection.
 
 The commands compose the library with the `ingest` package, imported when a command runs. Exit status of
 ``ingest``: 0 all files ingested or already complete; 1 some files failed (see ``--failures``); 2 bad
@@ -12,14 +12,16 @@ import json
 import logging
 import os
 import sys
+import traceback
 from pathlib import Path
 from typing import Any
 
 import click
 
-from ._qdrant import make_client, qdrant_options, scrub
+from ._output import echo_json
+from ._qdrant import make_client, qdrant_options
 
-__all__ = ["collection", "ingest", "make_client", "scrub"]
+__all__ = ["ingest"]
 
 
 def _metadata(pairs: tuple[str, ...]) -> dict[str, Any]:
@@ -108,7 +110,7 @@ def ingest(sources: tuple[str, ...], **opts: Any) -> None:
         raise click.UsageError(str(err)) from None
     summary = _run(sources, opts, config)
     if opts["as_json"]:
-        click.echo(json.dumps(summary.to_dict(), indent=2))
+        echo_json(summary.to_dict())
     else:
         click.echo(summary.format_text())
         for row in summary.planned:
@@ -119,27 +121,29 @@ def ingest(sources: tuple[str, ...], **opts: Any) -> None:
 
 
 def _run(sources: tuple[str, ...], opts: dict[str, Any], config: Any) -> Any:
-    from aurola_qdrant.errors import AurolaError
+    from aurola_qdrant.retry import RetryPolicy
     from aurola_qdrant.store import AudioStore
     from ingest import embedder_info, run_ingest
     from ingest.report import IngestSummary
 
+    from ._errors import one_line, scrub_message, verbosity
+
     client = None
-    collection, api_key = opts["collection"], opts["api_key"]
+    collection = opts["collection"]
     try:
         from aurola_qdrant import AurolaEmbedder
 
         embedder = AurolaEmbedder.from_pretrained(
             opts["model"], device=opts["device"], batch_size=config.batch_size
         )
-        client = make_client(opts["qdrant_url"], api_key, opts["qdrant_path"])
-        from aurola_qdrant.retry import RetryPolicy
-
-        retry = RetryPolicy(max_attempts=1000, max_delay_s=opts["retry_budget"])
+        client = _client_for(opts, config)
+        retry = RetryPolicy(max_attempts=1000, max_delay_s=opts["retry_budget"], hint="--retry-budget")
         store = AudioStore(client, collection, embedder_info(embedder, config), retry=retry)
         return run_ingest(sources, store, embedder, config, progress=_progress(opts["show_bar"]))
-    except (AurolaError, ValueError, OSError, RuntimeError) as err:
-        message = scrub(f"{type(err).__name__}: {err}", api_key)
+    except Exception as err:  # every failure: one line, the summary so far, exit 3 (a rerun resumes)
+        if verbosity() > 0:
+            click.echo(scrub_message("".join(traceback.format_exception(err))), err=True)
+        message = scrub_message(one_line(err))
         click.echo(f"error: {message}", err=True)
         summary = getattr(err, "ingest_summary", None) or IngestSummary(collection, "?")
         summary.error = message
@@ -149,57 +153,11 @@ def _run(sources: tuple[str, ...], opts: dict[str, Any], config: Any) -> Any:
             client.close()
 
 
-@click.group("collection")
-def collection() -> None:
-    """Inspect Qdrant collections written by aurola-qdrant."""
+def _client_for(opts: dict[str, Any], config: Any) -> Any:
+    """The run's client; a dry run against an embedded store that does not exist yet plans against an
+    empty in-memory one, so that it creates nothing on disk."""
+    if config.dry_run and not opts["qdrant_url"] and not (Path(opts["qdrant_path"]) / "meta.json").is_file():
+        from qdrant_client import QdrantClient
 
-
-@collection.command("info")
-@click.argument("name")
-@qdrant_options
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def info(name: str, qdrant_url: str | None, api_key: str | None, qdrant_path: Path, as_json: bool) -> None:
-    """Points, files, embedders, dimension and windowing of collection NAME."""
-    from aurola_qdrant.errors import AurolaError
-
-    client = make_client(qdrant_url, api_key, qdrant_path)
-    try:
-        data = _collection_info(client, name)
-    except (AurolaError, ValueError, RuntimeError, OSError) as err:
-        raise click.ClickException(scrub(f"{type(err).__name__}: {err}", api_key)) from None
-    finally:
-        client.close()
-    if as_json:
-        click.echo(json.dumps(data, indent=2))
-        return
-    click.echo(f"collection {name!r}: {data['points']} points")
-    for vector, row in data["embedders"].items():
-        window = (
-            "whole clips"
-            if row.get("window_s") is None
-            else f"window {row['window_s']} s hop {row['hop_s']} s"
-        )
-        click.echo(
-            f"  vector {vector!r}: {row.get('vectors', '?')} vectors, "
-            f"{row.get('files', '?')} complete files, "
-            f"dim {row.get('dim')}, model {row.get('model_id')!r} revision {row.get('revision')!r}, "
-            f"prompt {row.get('prompt_version')!r}, {window}"
-        )
-
-
-def _collection_info(client: Any, name: str) -> dict[str, Any]:
-    from aurola_qdrant.store import AudioStore, EmbedderInfo
-    from aurola_qdrant.store.schema import recorded_embedders
-
-    if not client.collection_exists(name):
-        raise ValueError(f"no collection named {name!r}")
-    recorded = recorded_embedders(client.get_collection(name))
-    out: dict[str, Any] = {"collection": name, "points": int(client.get_collection(name).points_count or 0)}
-    out["embedders"] = {}
-    for vector, rec in recorded.items():
-        if not isinstance(rec, EmbedderInfo):
-            out["embedders"][vector] = {"unreadable": rec}
-            continue
-        summary = AudioStore(client, name, rec).info()
-        out["embedders"][vector] = {**rec.to_dict(), "vectors": summary["vectors"], "files": summary["files"]}
-    return out
+        return QdrantClient(":memory:")
+    return make_client(opts["qdrant_url"], opts["api_key"], opts["qdrant_path"])

@@ -9,15 +9,14 @@ when a re-ranker is known: ``--reranker``, else the registry re-ranker paired wi
 
 from __future__ import annotations
 
-import functools
-import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from ._qdrant import make_client, qdrant_options, scrub
+from ._output import echo_json
+from ._qdrant import make_client, qdrant_options
 
 if TYPE_CHECKING:
     from qdrant_client import QdrantClient
@@ -33,6 +32,23 @@ def model_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     )(fn)
 
 
+def retry_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--retry-budget",
+        type=float,
+        default=120.0,
+        show_default=True,
+        help="Seconds a Qdrant call may retry through an outage (a server that never answered fails "
+        "within 10 s).",
+    )(fn)
+
+
+def _retry(budget: float) -> Any:
+    from ..retry import RetryPolicy
+
+    return RetryPolicy(max_attempts=1000, max_delay_s=budget, hint="--retry-budget")
+
+
 def rerank_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     fn = click.option("--alpha", type=float, default=None, help="Fusion weight: cos + alpha*P(Yes).")(fn)
     fn = click.option("--reranker", default=None, help="Re-ranker name/folder (default: paired one).")(fn)
@@ -45,22 +61,6 @@ def rerank_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")(fn)
 
 
-def _errors(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn the library's deliberate errors into one-line CLI errors (never a traceback)."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from ..errors import AurolaError
-
-        try:
-            return fn(*args, **kwargs)
-        except (AurolaError, ValueError) as exc:
-            # a client error may quote its settings; the key never reaches the terminal
-            raise click.ClickException(scrub(str(exc), kwargs.get("api_key"))) from exc
-
-    return wrapper
-
-
 def _load_models(
     client: QdrantClient,
     collection: str,
@@ -68,12 +68,13 @@ def _load_models(
     device: str | None,
     rerank: bool | None,
     reranker: str | None,
+    retry: Any = None,
 ) -> tuple[Any, Any]:
     from ..embedder import AurolaEmbedder
     from ..registry import get_model_spec, list_models
     from ..search.compat import recorded_query_model
 
-    name = model if model is not None else recorded_query_model(client, collection)
+    name = model if model is not None else recorded_query_model(client, collection, retry=retry)
     embedder = AurolaEmbedder.from_pretrained(name, device=device)
     if rerank is False:
         return embedder, None
@@ -120,11 +121,20 @@ def _table(hits: Sequence[SearchHit], what: str) -> str:
     return "\n".join(rows)
 
 
+def _fusion_header(reranking: bool, alpha: float) -> dict[str, Any]:
+    return {"reranked": reranking, "alpha": alpha if reranking else None}
+
+
 def _emit(hits: Sequence[SearchHit], as_json: bool, what: str, header: dict[str, Any]) -> None:
     if as_json:
-        click.echo(json.dumps({**header, "hits": [h.to_dict() for h in hits]}, ensure_ascii=False))
-    else:
-        click.echo(_table(hits, what))
+        echo_json({**header, "hits": [h.to_dict() for h in hits]})
+        return
+    click.echo(_table(hits, what))
+    if header.get("reranked") and header.get("alpha") == 0.0 and hits:
+        click.echo(
+            "(re-ranked with alpha = 0: the score is the cosine, so the order is the retrieval order; "
+            "p_yes is shown for reference. Pass --alpha to weigh it in.)"
+        )
 
 
 # ---------------------------------------------------------------------------------------------- commands
@@ -139,7 +149,7 @@ def _emit(hits: Sequence[SearchHit], as_json: bool, what: str, header: dict[str,
 @rerank_options
 @model_options
 @qdrant_options
-@_errors
+@retry_option
 def search(
     query: str | None,
     collection: str,
@@ -158,26 +168,35 @@ def search(
     qdrant_url: str | None,
     api_key: str | None,
     qdrant_path: Path,
+    retry_budget: float,
 ) -> None:
-    """Search COLLECTION for the text QUERY (or for audio like --audio FILE)."""
+    """Search COLLECTION for the text QUERY (or for audio like --audio FILE).
+
+    Text queries are limited to 2,000 characters (longer ones are refused, not truncated)."""
     from ..search import AudioSearch
     from ..search.filters import parse_filters
+    from ..search.fusion import fusion_plan
 
     if (query is None) == (audio is None):
         raise click.UsageError(
             'give either a text QUERY or --audio FILE, e.g. search "a dog barks" --collection x'
         )
-    if audio is not None and (rerank or reranker or alpha is not None):
+    passed = [flag for flag, on in (("--rerank", rerank), ("--reranker", reranker), ("--alpha", alpha))
+              if on is not None and on is not False]  # fmt: skip
+    if audio is not None and passed:
         raise click.UsageError(
-            "--audio searches audio by audio, which the re-ranker has no prompt for; drop --rerank"
+            "--audio searches audio by audio, which the re-ranker has no prompt for; "
+            f"drop {' and '.join(passed)}"
         )
     query_filter = parse_filters(filters)
-    client = make_client(qdrant_url, api_key, qdrant_path)
+    retry = _retry(retry_budget)
+    client = make_client(qdrant_url, api_key, qdrant_path, create=False)
     try:
         embedder, judge = _load_models(
-            client, collection, model, device, False if audio else rerank, reranker
+            client, collection, model, device, False if audio else rerank, reranker, retry
         )
-        engine = AudioSearch(client, collection, embedder, judge)
+        engine = AudioSearch(client, collection, embedder, judge, retry=retry)
+        reranking, weight = fusion_plan(False if audio else rerank, alpha, judge, "t2a")
         if audio is not None:
             hits = engine.search_by_audio(
                 audio,
@@ -203,6 +222,7 @@ def search(
         "query": query if audio is None else str(audio),
         "collection": collection,
         "model": embedder.model_id,
+        **_fusion_header(reranking, weight),
     }
     _emit(hits, as_json, "audio", header)
 
@@ -213,7 +233,7 @@ def search(
 @rerank_options
 @model_options
 @qdrant_options
-@_errors
+@retry_option
 def describe(
     audio: Path,
     collection: str,
@@ -229,21 +249,26 @@ def describe(
     qdrant_url: str | None,
     api_key: str | None,
     qdrant_path: Path,
+    retry_budget: float,
 ) -> None:
     """Rank the captions/labels of COLLECTION for the AUDIO file (audio→text)."""
     from ..search import TextSearch
     from ..search.filters import parse_filters
+    from ..search.fusion import fusion_plan
 
     query_filter = parse_filters(filters)
-    client = make_client(qdrant_url, api_key, qdrant_path)
+    retry = _retry(retry_budget)
+    client = make_client(qdrant_url, api_key, qdrant_path, create=False)
     try:
-        embedder, judge = _load_models(client, collection, model, device, rerank, reranker)
-        hits = TextSearch(client, collection, embedder, judge).describe(
+        embedder, judge = _load_models(client, collection, model, device, rerank, reranker, retry)
+        reranking, weight = fusion_plan(rerank, alpha, judge, "a2t")
+        hits = TextSearch(client, collection, embedder, judge, retry=retry).describe(
             audio, limit=limit, candidates=candidates, query_filter=query_filter, rerank=rerank, alpha=alpha
         )
     finally:
         client.close()
-    _emit(hits, as_json, "text", {"audio": str(audio), "collection": collection, "model": embedder.model_id})
+    header = {"audio": str(audio), "collection": collection, "model": embedder.model_id}
+    _emit(hits, as_json, "text", {**header, **_fusion_header(reranking, weight)})
 
 
 @click.command(name="ingest-text")
@@ -255,7 +280,7 @@ def describe(
 @click.option("--device", default=None, help="cpu, cuda, cuda:1 … (default: cuda if available).")
 @click.option("--batch-size", default=256, show_default=True, help="Texts embedded and written per batch.")
 @qdrant_options
-@_errors
+@retry_option
 def ingest_text(
     file: Path,
     collection: str,
@@ -265,6 +290,7 @@ def ingest_text(
     qdrant_url: str | None,
     api_key: str | None,
     qdrant_path: Path,
+    retry_budget: float,
 ) -> None:
     """Store captions or labels from FILE in a text collection: one per line, or JSONL objects with a
     "text" key (other keys become payload), for `describe`."""
@@ -277,7 +303,9 @@ def ingest_text(
     embedder = AurolaEmbedder.from_pretrained(model, device=device)
     client = make_client(qdrant_url, api_key, qdrant_path)
     try:
-        n = ingest_texts(client, collection, embedder, texts, metadata, batch_size=batch_size)
+        n = ingest_texts(
+            client, collection, embedder, texts, metadata, batch_size=batch_size, retry=_retry(retry_budget)
+        )
     finally:
         client.close()
     click.echo(f"stored {n} distinct text(s) from {file} in {collection!r} (vector {embedder.vector_name!r})")

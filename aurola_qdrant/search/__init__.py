@@ -8,7 +8,7 @@ Modules: `hits` (SearchHit), `fusion` (alpha, fusion, batched scoring with per-i
 
 from __future__ import annotations
 
-from .audio_search import AudioSearch
+from .audio_search import MAX_QUERY_CHARS, AudioSearch
 from .compat import embedder_info
 from .fusion import DEFAULT_ALPHA, resolve_alpha
 from .hits import SearchHit
@@ -17,6 +17,7 @@ from .text_search import TextSearch
 
 __all__ = [
     "DEFAULT_ALPHA",
+    "MAX_QUERY_CHARS",
     "AudioSearch",
     "SearchHit",
     "TextCollection",

@@ -17,13 +17,18 @@ from ..ids import file_id as content_hash
 from ..retry import RetryPolicy
 from .candidates import load_candidates
 from .compat import embedder_info, open_for_query
-from .fusion import check_counts, fuse_and_sort, resolve_alpha, score_candidates, want_rerank
+from .fusion import check_counts, fuse_and_sort, fusion_plan, score_candidates
 from .hits import SearchHit, hit_from_point
 
 if TYPE_CHECKING:
     from ..embedder import AudioItem, AurolaEmbedder
 
-__all__ = ["AudioSearch"]
+__all__ = ["MAX_QUERY_CHARS", "AudioSearch"]
+
+#: Longest text query accepted, in characters. A search query is a phrase or a caption (AuroLA's longest
+#: training captions are a few hundred characters); a longer one is refused rather than truncated, since
+#: cutting it silently would search for something the caller did not write.
+MAX_QUERY_CHARS = 2000
 
 logger = logging.getLogger(__name__)
 
@@ -92,12 +97,17 @@ class AudioSearch:
         unused. ``group_by_file`` keeps one hit per file: its best window by cosine (re-ranking then orders
         files). ``query_filter`` is passed to Qdrant unchanged.
 
-        Raises InputError (empty text), ValueError (bad counts/alpha, rerank=True without re-ranker),
+        Raises InputError (empty text, or longer than `MAX_QUERY_CHARS`), ValueError (bad counts/alpha,
+        rerank=True without re-ranker),
         StoreUnavailableError.
         """
         check_counts(limit, candidates)
-        reranking = want_rerank(rerank, self.reranker)
-        weight = resolve_alpha(alpha, self.reranker, "t2a") if reranking else 0.0
+        if isinstance(text, str) and len(text) > MAX_QUERY_CHARS:
+            raise InputError(
+                f"the query is {len(text):,} characters long; queries are limited to {MAX_QUERY_CHARS:,} "
+                "(MAX_QUERY_CHARS): search for a shorter description"
+            )
+        reranking, weight = fusion_plan(rerank, alpha, self.reranker, "t2a")
         vector = self.embedder.embed_text([text])[0]
         hits = self._retrieve(
             vector, max(candidates, limit) if reranking else limit, query_filter, group_by_file

@@ -8,6 +8,7 @@ from ..errors import CollectionMismatchError
 from ..registry import get_model_spec
 from ..retry import QDRANT_RETRY, RetryPolicy
 from ..store import AudioStore, EmbedderInfo, StoreConfig
+from ..store._net import Net, where
 from ..store.schema import recorded_embedders
 
 if TYPE_CHECKING:
@@ -43,12 +44,9 @@ def open_for_query(
         StoreUnavailableError: Qdrant stayed unreachable past the retry budget.
     """
     policy = retry if retry is not None else QDRANT_RETRY
-    exists = policy.call(
-        client.collection_exists, collection_name=collection, operation=f"collection_exists({collection!r})"
-    )
-    if not exists:
+    if not Net(client, collection, policy).call("collection_exists"):
         raise CollectionMismatchError(
-            f"collection {collection!r} does not exist; ingest into it first "
+            f"collection {collection!r} does not exist in {where(client)}; ingest into it first "
             f"(aurola-qdrant ingest / ingest-text --collection {collection}) or check the name"
         )
     store = AudioStore(client, collection, info, config, retry=policy)
@@ -65,13 +63,13 @@ def recorded_query_model(client: QdrantClient, collection: str, *, retry: RetryP
             model explicitly then), or records a local checkpoint, whose folder cannot be found from its
             name alone.
     """
-    policy = retry if retry is not None else QDRANT_RETRY
-    op = f"get_collection({collection!r})"
-    if not policy.call(client.collection_exists, collection_name=collection, operation=op):
-        raise CollectionMismatchError(f"collection {collection!r} does not exist; check the name")
-    recorded = recorded_embedders(
-        policy.call(client.get_collection, collection_name=collection, operation=op)
-    )
+    net = Net(client, collection, retry if retry is not None else QDRANT_RETRY)
+    if not net.call("collection_exists"):
+        raise CollectionMismatchError(
+            f"collection {collection!r} does not exist in {where(client)}; check the name "
+            "(aurola-qdrant collection list)"
+        )
+    recorded = recorded_embedders(net.call("get_collection"))
     infos = [v for v in recorded.values() if isinstance(v, EmbedderInfo)]
     if len(infos) != 1:
         described = [v.describe() if isinstance(v, EmbedderInfo) else repr(v) for v in recorded.values()]

@@ -23,6 +23,7 @@ __all__ = [
     "Direction",
     "check_counts",
     "fuse_and_sort",
+    "fusion_plan",
     "resolve_alpha",
     "score_candidates",
     "want_rerank",
@@ -112,6 +113,16 @@ def check_counts(limit: int, candidates: int) -> None:
     for name, value in (("limit", limit), ("candidates", candidates)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+
+
+def fusion_plan(
+    rerank: bool | None, alpha: float | None, reranker: Any, direction: Direction
+) -> tuple[bool, float]:
+    """``(re-ranking?, alpha)`` for one search: what `AudioSearch`/`TextSearch` do and callers report.
+
+    With alpha 0 the fused score is the cosine, so the re-ranked order equals the retrieval order."""
+    reranking = want_rerank(rerank, reranker)
+    return reranking, resolve_alpha(alpha, reranker, direction) if reranking else 0.0
 
 
 def want_rerank(rerank: bool | None, reranker: Any) -> bool:

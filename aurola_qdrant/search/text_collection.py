@@ -21,6 +21,7 @@ from qdrant_client import QdrantClient, models
 from ..errors import InputError
 from ..retry import QDRANT_RETRY, RetryPolicy
 from ..store import AudioStore, EmbedderInfo, StoreConfig
+from ..store._net import Net
 from .compat import embedder_info
 
 if TYPE_CHECKING:
@@ -103,12 +104,8 @@ class TextCollection:
             ),
             models.UpdateVectorsOperation(update_vectors=models.UpdateVectors(points=vectors)),
         ]
-        self.policy.call(
-            self.client.batch_update_points,
-            collection_name=self.collection,
-            update_operations=ops,
-            wait=True,
-            operation=f"batch_update_points({self.collection!r})",
+        Net(self.client, self.collection, self.policy).call(
+            "batch_update_points", update_operations=ops, wait=True
         )
 
 

@@ -12,7 +12,7 @@ from ..audio import SAMPLE_RATE
 from ..embedder import to_waveform
 from ..retry import RetryPolicy
 from .compat import embedder_info, open_for_query
-from .fusion import check_counts, fuse_and_sort, resolve_alpha, score_candidates, want_rerank
+from .fusion import check_counts, fuse_and_sort, fusion_plan, score_candidates
 from .hits import SearchHit, hit_from_point
 from .text_collection import TEXT_CONFIG
 
@@ -76,8 +76,7 @@ class TextSearch:
         arguments, StoreUnavailableError.
         """
         check_counts(limit, candidates)
-        reranking = want_rerank(rerank, self.reranker)
-        weight = resolve_alpha(alpha, self.reranker, "a2t") if reranking else 0.0
+        reranking, weight = fusion_plan(rerank, alpha, self.reranker, "a2t")
         waveform, _ = to_waveform(audio, self.embedder.max_audio_seconds)
         vector = self.embedder.embed_audio([(waveform, SAMPLE_RATE)])[0]
         n = max(candidates, limit) if reranking else limit

@@ -1,25 +1,119 @@
-"""The single door to the Qdrant client: every network call goes through the retry policy here."""
+"""The single door to the Qdrant client: every call goes through the retry policy here.
+
+Two things are decided per client (not per collection or store), because they belong to the engine behind
+it, which every `AudioStore`, text collection and query adapter sharing the client shares too:
+
+* **Serialising engines that are not thread-safe.** qdrant-client's local mode (``QdrantClient(path=...)``)
+  mutates Python dicts, numpy arrays and one SQLite connection without a lock; two threads calling it at
+  once corrupt its state (an upsert racing a payload update crashed ingest with IndexError, numpy
+  broadcast errors or ``sqlite3.OperationalError``). Calls to such a client run one at a time under a
+  per-client lock, held for one attempt only, never across a retry's back-off. Server clients are left
+  concurrent.
+* **First contact.** Until a client has answered once, a call gets at most ``policy.first_contact_s`` of
+  retrying: a URL that never answered is a wrong URL or a server that is not up, and waiting out an
+  outage budget of minutes for it only hides the mistake. After the first answer the full budget applies
+  to outages.
+"""
 
 from __future__ import annotations
 
+import errno
+import sqlite3
+import threading
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
 from qdrant_client import QdrantClient
 
+from ..errors import StorageFullError
 from ..retry import RetryPolicy
 
-__all__ = ["Net"]
+__all__ = ["Net", "call", "engine_state", "is_disk_full", "is_thread_safe", "where"]
+
+
+@dataclass
+class _EngineState:
+    lock: threading.RLock | None  # None: the engine takes concurrent calls
+    contacted: bool = False
+
+
+_STATES: weakref.WeakKeyDictionary[Any, _EngineState] = weakref.WeakKeyDictionary()
+_STATES_LOCK = threading.Lock()
+
+
+def is_thread_safe(client: Any) -> bool:
+    """False for qdrant-client's local (embedded) mode, whose engine must be called one thread at a time."""
+    from qdrant_client.local.qdrant_local import QdrantLocal
+
+    return not isinstance(getattr(client, "_client", None), QdrantLocal)
+
+
+def engine_state(client: Any) -> _EngineState:
+    """The lock and first-contact state shared by every door to ``client``."""
+    with _STATES_LOCK:
+        state = _STATES.get(client)
+        if state is None:
+            state = _EngineState(None if is_thread_safe(client) else threading.RLock())
+            _STATES[client] = state
+        return state
+
+
+def where(client: Any) -> str:
+    """Where ``client`` points, for messages: the server URL or the embedded folder (never credentials)."""
+    inner = getattr(client, "_client", None)
+    location = getattr(inner, "rest_uri", None) or getattr(inner, "location", None)
+    return str(location) if location else "Qdrant"
+
+
+def call(client: Any, policy: RetryPolicy, method: str, /, operation: str = "", **kwargs: Any) -> Any:
+    """``client.<method>(**kwargs)`` under ``policy``, serialised for engines that need it.
+
+    The method is looked up at call time (so a wrapped or patched client is honoured).
+
+    Raises:
+        StoreUnavailableError: every try failed transiently until the budget (or, before the client ever
+            answered, the first-contact budget) was spent.
+    """
+    state = engine_state(client)
+    fn = getattr(client, method)
+    if state.lock is not None:
+        target = fn
+
+        def fn(**kw: Any) -> Any:
+            assert state.lock is not None
+            with state.lock:
+                return target(**kw)
+
+    if not state.contacted:
+        policy = policy.for_first_contact(where(client))
+    try:
+        result = policy.call(fn, operation=operation or method, **kwargs)
+    except (OSError, sqlite3.OperationalError) as exc:
+        if is_disk_full(exc):
+            raise StorageFullError(
+                f"no space left on the device under {where(client)} during {operation or method} ({exc}); "
+                "what was written before is intact: free some space and rerun"
+            ) from exc
+        raise
+    state.contacted = True
+    return result
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """True for an out-of-space failure: ENOSPC/EDQUOT, or SQLite's "database or disk is full" (the local
+    mode's storage)."""
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    return isinstance(exc, sqlite3.OperationalError) and "disk is full" in str(exc)
 
 
 @dataclass(frozen=True)
 class Net:
-    """A client, a collection name and a retry policy.
+    """A client, a collection name and a retry policy: `call` with ``collection_name`` filled in.
 
-    ``call("upsert", ...)`` looks the client method up at call time (so a wrapped or patched client is
-    honoured), passes ``collection_name`` and runs it under the policy. All the store's writes are
-    idempotent (deterministic ids, set-to-value payload updates), so retrying a write whose first try was
-    applied but unacknowledged is harmless.
+    All the store's writes are idempotent (deterministic ids, set-to-value payload updates), so retrying a
+    write whose first try was applied but unacknowledged is harmless.
     """
 
     client: QdrantClient
@@ -27,7 +121,11 @@ class Net:
     policy: RetryPolicy
 
     def call(self, method: str, /, **kwargs: Any) -> Any:
-        fn = getattr(self.client, method)
-        return self.policy.call(
-            fn, collection_name=self.collection, operation=f"{method}({self.collection!r})", **kwargs
+        return call(
+            self.client,
+            self.policy,
+            method,
+            operation=f"{method}({self.collection!r})",
+            collection_name=self.collection,
+            **kwargs,
         )

@@ -95,16 +95,18 @@ class AudioStore:
 
     def info(self) -> dict[str, Any]:
         """Summary: collection, vector_name, points (all points), vectors (points with our vector),
-        files (distinct files complete for us), embedders (vector name -> recorded dict), dim,
-        window_s, hop_s."""
+        files (distinct contents complete for us), paths (the paths those were seen under: a rerun counts
+        each as already complete), embedders (vector name -> recorded dict), dim, window_s, hop_s."""
         collection = self._net.call("get_collection")
         recorded = schema.recorded_embedders(collection)
+        files, paths = reads.completed_paths(self._net, self.embedder_info)
         return {
             "collection": self.collection,
             "vector_name": self.embedder_info.vector_name,
             "points": int(collection.points_count or 0),
             "vectors": self.count(),
-            "files": len(self.completed_file_ids()),
+            "files": files,
+            "paths": paths,
             "embedders": {k: v.to_dict() if isinstance(v, EmbedderInfo) else v for k, v in recorded.items()},
             "dim": self.embedder_info.dim,
             "window_s": self.embedder_info.window_s,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -12,7 +12,7 @@ from ._net import Net
 from .embedder_info import EmbedderInfo
 from .records import complete_field
 
-__all__ = ["completed_file_ids", "count", "query", "query_groups", "retrieve"]
+__all__ = ["completed_file_ids", "completed_paths", "count", "query", "query_groups", "retrieve"]
 
 _PAGE = 1000  # points per scroll page and candidate ids per MatchAny filter
 
@@ -25,8 +25,9 @@ def _complete_heads(info: EmbedderInfo) -> list[models.Condition]:
     ]
 
 
-def _scroll_file_ids(net: Net, conditions: list[models.Condition]) -> set[str]:
-    found: set[str] = set()
+def _scroll_heads(
+    net: Net, conditions: list[models.Condition], fields: list[str]
+) -> Iterator[dict[str, Any]]:
     offset = None
     while True:
         points, offset = net.call(
@@ -34,12 +35,26 @@ def _scroll_file_ids(net: Net, conditions: list[models.Condition]) -> set[str]:
             scroll_filter=models.Filter(must=conditions),
             limit=_PAGE,
             offset=offset,
-            with_payload=models.PayloadSelectorInclude(include=["file_id"]),
+            with_payload=models.PayloadSelectorInclude(include=fields),
             with_vectors=False,
         )
-        found.update(str((p.payload or {})["file_id"]) for p in points)
+        yield from (p.payload or {} for p in points)
         if offset is None:
-            return found
+            return
+
+
+def _scroll_file_ids(net: Net, conditions: list[models.Condition]) -> set[str]:
+    return {str(payload["file_id"]) for payload in _scroll_heads(net, conditions, ["file_id"])}
+
+
+def completed_paths(net: Net, info: EmbedderInfo) -> tuple[int, int]:
+    """``(files, paths)`` complete for ``info.vector_name``: distinct contents, and the paths they were
+    seen under (``sources``; the same audio under two paths is one file and two paths)."""
+    files = paths = 0
+    for payload in _scroll_heads(net, _complete_heads(info), ["sources"]):
+        files += 1
+        paths += max(1, len(payload.get("sources") or []))
+    return files, paths
 
 
 def completed_file_ids(net: Net, info: EmbedderInfo, candidates: Iterable[str] | None = None) -> set[str]:

@@ -66,5 +66,5 @@ def test_unreachable_server_stops_with_status_3_and_never_shows_the_api_key(h, t
     args = _args(h, tmp_path, tiny_thinker, "--qdrant-url", "http://127.0.0.1:9", "--retry-budget", "0.5")
     result = CliRunner().invoke(main, [*args, "--json"], env={"QDRANT_API_KEY": secret})
     assert result.exit_code == 3, result.output
-    assert "Qdrant unavailable" in result.output
+    assert "Qdrant at http://127.0.0.1:9 did not answer" in result.output
     assert secret not in result.output and secret not in (result.stderr or "")
