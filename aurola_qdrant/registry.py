@@ -8,7 +8,7 @@ from pathlib import Path
 
 from .errors import UnknownModelError
 
-__all__ = ["ModelSpec", "get_model_spec", "list_models", "resolve_model"]
+__all__ = ["ModelSpec", "get_model_spec", "list_models", "looks_like_path", "resolve_model"]
 
 
 @dataclass(frozen=True)
@@ -81,11 +81,20 @@ def get_model_spec(name: str) -> ModelSpec | None:
     return next((m for m in _MODELS if m.repo_id == name), None)
 
 
+def looks_like_path(text: str) -> bool:
+    """True for what can only be meant as a folder: it starts with ``/``, ``.`` or ``~``, ends with a
+    separator, holds a backslash or os.sep other than one ``owner/name`` slash, or has two slashes or more."""
+    if text.startswith(("/", ".", "~")) or text.endswith(("/", os.sep)) or text.count("/") > 1:
+        return True
+    return "\\" in text or (os.sep != "/" and os.sep in text)
+
+
 def resolve_model(name_or_path: str | os.PathLike[str]) -> str:
     """Turn a registry name, a local folder or a ``owner/name`` repo id into what ``from_pretrained`` takes.
 
     Raises:
-        UnknownModelError: ``name_or_path`` is none of the three; the message lists the known names.
+        UnknownModelError: a path-like ``name_or_path`` (see `looks_like_path`) that is no folder ("no such
+            folder: …"), or a name that is none of the three (the message lists the known names).
     """
     text = os.fspath(name_or_path)
     if text in _BY_NAME:
@@ -93,10 +102,16 @@ def resolve_model(name_or_path: str | os.PathLike[str]) -> str:
     path = Path(text).expanduser()
     if path.is_dir():
         return str(path.resolve())
-    # A repo id has exactly one slash and no path-like prefix; anything else that is not a folder is a typo.
-    if text.count("/") == 1 and not text.startswith((".", "/", "~")) and all(text.split("/")):
-        return text
     known = ", ".join(m.name for m in _MODELS)
+    if looks_like_path(text):
+        what = "not a folder" if path.exists() else "no such folder"
+        raise UnknownModelError(
+            f"{what}: {text} (a --model that is a path must be a checkpoint folder; or use a registry "
+            f"name: {known})"
+        )
+    # A repo id has exactly one slash; anything else that is not a folder is a typo.
+    if text.count("/") == 1 and all(text.split("/")):
+        return text
     raise UnknownModelError(
         f"unknown model {text!r}: not a registry name, an existing folder or an 'owner/name' repo id. "
         f"Known names: {known}"

@@ -18,7 +18,10 @@ from typing import Any
 from .._deps import require
 from ..errors import ModelLoadError
 from ..prompts import EMB_TOKEN
-from ..registry import get_model_spec, resolve_model
+from ..registry import resolve_model
+from .identity import local_model_id, vector_name_for
+from .quiet import hf_progress_bars, progress_wanted
+from .source import CheckpointFiles, check_checkpoint_folder, hub_snapshot
 
 __all__ = ["LoadedThinker", "load_thinker", "pick_device", "pick_dtype"]
 
@@ -35,7 +38,7 @@ class LoadedThinker:
     device: Any  # torch.device
     dtype: Any  # torch.dtype
     name: str  # what the user asked for (registry name, folder or repo id)
-    model_id: str  # repo id, or the folder's name for a local checkpoint
+    model_id: str  # repo id, or a local checkpoint's recorded name (aurola_model.json), else its folder name
     revision: str  # hub commit or a content fingerprint of a local folder
     vector_name: str  # Qdrant vector name: the registry name, or the sanitised model id
 
@@ -90,14 +93,6 @@ def _local_fingerprint(folder: Path) -> str:
     return "sha256:" + h.hexdigest()[:16]
 
 
-def _vector_name(name: str, model_id: str) -> str:
-    spec = get_model_spec(name)
-    if spec is not None:
-        return spec.name
-    base = model_id.rstrip("/").split("/")[-1].lower()
-    return "".join(c if c.isalnum() or c in "-_." else "-" for c in base) or "aurola"
-
-
 def load_thinker(
     name_or_path: str | os.PathLike[str],
     *,
@@ -108,24 +103,36 @@ def load_thinker(
 ) -> LoadedThinker:
     """Load weights, tokenizer and feature extractor; add ``<emb>`` only if the tokenizer lacks it.
 
+    A hub checkpoint is fetched (or found in the Hugging Face cache) as one snapshot first, so an
+    unreachable hub or ``HF_HUB_OFFLINE=1`` without a cached copy fails at once. Progress bars are shown
+    only when ``aurola_qdrant`` logs at INFO.
+
     Raises:
-        UnknownModelError: the name is not a registry name, folder or repo id.
-        ModelLoadError: the folder/repo exists but is not a loadable Qwen2.5-Omni thinker.
+        UnknownModelError: the name is not a registry name, folder or repo id; a path that does not exist.
+        ModelLoadError: the folder is not a checkpoint (the message names what is missing), the hub repo is
+            neither reachable nor cached, or the files do not load as a Qwen2.5-Omni thinker.
     """
     require("torch")
     transformers = require("transformers")
     name = os.fspath(name_or_path)
     source = resolve_model(name)
-    is_local = Path(source).is_dir()
+    show = progress_wanted()
+    if Path(source).is_dir():
+        files = CheckpointFiles(Path(source))
+        check_checkpoint_folder(files.folder)
+    else:
+        with hf_progress_bars(show):
+            files = hub_snapshot(source, revision, asked=name)
     dev = pick_device(device)
     dt = pick_dtype(dev, dtype)
-    kwargs: dict[str, Any] = {} if is_local or revision is None else {"revision": revision}
+    folder = str(files.folder)
     try:
-        tokenizer = transformers.AutoTokenizer.from_pretrained(source, **kwargs)
-        feature_extractor = transformers.WhisperFeatureExtractor.from_pretrained(source, **kwargs)
-        model = transformers.Qwen2_5OmniThinkerForConditionalGeneration.from_pretrained(
-            source, dtype=dt, attn_implementation="sdpa", **kwargs
-        )
+        with hf_progress_bars(show):
+            tokenizer = transformers.AutoTokenizer.from_pretrained(folder)
+            feature_extractor = transformers.WhisperFeatureExtractor.from_pretrained(folder)
+            model = transformers.Qwen2_5OmniThinkerForConditionalGeneration.from_pretrained(
+                folder, dtype=dt, attn_implementation="sdpa"
+            )
     except (OSError, ValueError, KeyError, json.JSONDecodeError) as exc:
         raise ModelLoadError(f"cannot load an AuroLA thinker from {source!r}: {exc}") from exc
     if tokenizer.chat_template is None:
@@ -142,12 +149,12 @@ def load_thinker(
     model.to(dev).eval()
     tokenizer.padding_side = "left"
 
-    if is_local:
-        model_id = Path(source).name
-        rev = _local_fingerprint(Path(source))
+    if files.repo_id is None:
+        model_id = local_model_id(files.folder)
+        rev = _local_fingerprint(files.folder)
     else:
-        model_id = source
-        rev = getattr(model.config, "_commit_hash", None) or revision or "main"
+        model_id = files.repo_id
+        rev = files.commit or revision or "main"
     return LoadedThinker(
         model=model,
         tokenizer=tokenizer,
@@ -157,5 +164,5 @@ def load_thinker(
         name=name,
         model_id=model_id,
         revision=str(rev),
-        vector_name=_vector_name(name, model_id),
+        vector_name=vector_name_for(name, model_id),
     )
