@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +18,7 @@ import numpy as np
 import soundfile as sf
 
 from ..errors import AudioDecodeError
+from .chatter import decoder_chatter, describe_chatter
 from .sniff import looks_supported, looks_unsupported, mp3_length_is_estimated, ogg_is_cut, wav_log_says_cut
 
 __all__ = ["AudioInfo", "audio_info", "check_decoded_length", "ensure_finite", "open_audio", "read_frames"]
@@ -73,9 +74,9 @@ def _precheck(path: Path) -> None:
         raise AudioDecodeError(path, "empty", "zero-byte file")
 
 
-def _open_error(path: Path, exc: Exception) -> AudioDecodeError:
+def _open_error(path: Path, exc: Exception, said: list[str]) -> AudioDecodeError:
     code = getattr(exc, "code", None)
-    detail = str(exc)
+    detail = str(exc) + describe_chatter(said)
     if ogg_is_cut(path):
         return AudioDecodeError(path, "truncated", f"Ogg stream has no end-of-stream page; {detail}")
     if code == _SF_ERR_SYSTEM:
@@ -99,10 +100,14 @@ def open_audio(path: str | os.PathLike[str]) -> Iterator[tuple[sf.SoundFile, Aud
     """
     p = Path(path)
     _precheck(p)
-    try:
-        handle = sf.SoundFile(str(p))
-    except (RuntimeError, TypeError) as exc:  # LibsndfileError is a RuntimeError
-        raise _open_error(p, exc) from exc
+    failure: Exception | None = None
+    with decoder_chatter(str(p)) as said:  # mpg123 complains about odd tags on fd 2 while opening
+        try:
+            handle = sf.SoundFile(str(p))
+        except (RuntimeError, TypeError) as exc:  # LibsndfileError is a RuntimeError
+            failure = exc
+    if failure is not None:
+        raise _open_error(p, failure, said) from failure
     with handle:
         info = AudioInfo(
             path=str(path),
@@ -145,14 +150,23 @@ def read_frames(
     Raises:
         AudioDecodeError: ``truncated`` when the decoder fails mid-stream or cannot seek.
     """
-    try:
-        if start is not None:
-            handle.seek(start)
-        return handle.read(n, dtype="float32", always_2d=True)
-    except RuntimeError as exc:  # libsndfile gave up mid-stream (e.g. FLAC "lost sync")
-        raise AudioDecodeError(
-            os.fspath(path), "truncated", f"decoder failed at frame {handle.tell()}: {exc}"
-        ) from exc
+    failure: RuntimeError | None = None
+    # Only the MP3 decoder prints while reading; other formats skip the capture's few system calls.
+    capture: AbstractContextManager[list[str]] = (
+        decoder_chatter(os.fspath(path)) if handle.format == "MP3" else nullcontext([])
+    )
+    with capture as said:
+        try:
+            if start is not None:
+                handle.seek(start)
+            return handle.read(n, dtype="float32", always_2d=True)
+        except RuntimeError as exc:  # libsndfile gave up mid-stream (e.g. FLAC "lost sync")
+            failure = exc
+    raise AudioDecodeError(
+        os.fspath(path),
+        "truncated",
+        f"decoder failed at frame {handle.tell()}: {failure}{describe_chatter(said)}",
+    ) from failure
 
 
 def check_decoded_length(got: int, expected: int, info: AudioInfo) -> None:
