@@ -29,7 +29,7 @@ from qdrant_client import QdrantClient
 from ..errors import StorageFullError
 from ..retry import RetryPolicy
 
-__all__ = ["Net", "call", "engine_state", "is_disk_full", "is_thread_safe", "where"]
+__all__ = ["Net", "call", "engine_state", "is_disk_full", "is_local_mode", "is_thread_safe", "where"]
 
 
 @dataclass
@@ -42,11 +42,16 @@ _STATES: weakref.WeakKeyDictionary[Any, _EngineState] = weakref.WeakKeyDictionar
 _STATES_LOCK = threading.Lock()
 
 
-def is_thread_safe(client: Any) -> bool:
-    """False for qdrant-client's local (embedded) mode, whose engine must be called one thread at a time."""
+def is_local_mode(client: Any) -> bool:
+    """True for qdrant-client's local (embedded or ``:memory:``) mode."""
     from qdrant_client.local.qdrant_local import QdrantLocal
 
-    return not isinstance(getattr(client, "_client", None), QdrantLocal)
+    return isinstance(getattr(client, "_client", None), QdrantLocal)
+
+
+def is_thread_safe(client: Any) -> bool:
+    """False for engines that must be called one thread at a time (qdrant-client's local mode)."""
+    return not is_local_mode(client)
 
 
 def engine_state(client: Any) -> _EngineState:

@@ -10,6 +10,7 @@ new named vector on a live collection); the collection is never recreated.
 from __future__ import annotations
 
 import logging
+import warnings
 from typing import Any
 
 from qdrant_client import models
@@ -17,7 +18,8 @@ from qdrant_client.http.exceptions import UnexpectedResponse
 
 from ..errors import CollectionMismatchError
 from ..retry import is_transient
-from ._net import Net
+from ._net import Net, is_local_mode
+from ._net import where as _net_where
 from .config import StoreConfig
 from .embedder_info import EmbedderInfo
 from .records import complete_field
@@ -159,15 +161,32 @@ def ensure_collection(net: Net, info: EmbedderInfo, config: StoreConfig) -> mode
     else:
         _validate(net, info, params, recorded)
     existing = collection.payload_schema or {}
-    for field, schema in payload_index_plan(info, config).items():
-        if field in existing:
-            if existing[field].data_type != schema:
-                logger.warning(
-                    "payload index %r is %s, expected %s", field, existing[field].data_type, schema
-                )
-            continue
-        net.call("create_payload_index", field_name=field, field_schema=schema, wait=True)
+    with warnings.catch_warnings():  # local mode warns once per index; `_note_no_indexes` says it once
+        warnings.filterwarnings("ignore", message="Payload indexes have no effect", category=UserWarning)
+        for field, schema in payload_index_plan(info, config).items():
+            if field in existing:
+                if existing[field].data_type != schema:
+                    logger.warning(
+                        "payload index %r is %s, expected %s", field, existing[field].data_type, schema
+                    )
+                continue
+            net.call("create_payload_index", field_name=field, field_schema=schema, wait=True)
+    _note_no_indexes(net)
     return net.call("get_collection")
+
+
+_NOTED: set[str] = set()
+
+
+def _note_no_indexes(net: Net) -> None:
+    """One note per embedded folder and process: local mode keeps no payload indexes."""
+    if is_local_mode(net.client) and (where := _net_where(net.client)) not in _NOTED:
+        _NOTED.add(where)
+        logger.warning(
+            "note: the embedded store at %s (qdrant-client local mode) keeps no payload indexes and scans "
+            "every point per query: fine for small collections; use a Qdrant server for large ones",
+            where,
+        )
 
 
 def check_query_compatible(net: Net, info: EmbedderInfo) -> None:

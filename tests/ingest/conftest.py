@@ -46,12 +46,12 @@ def config(**kw: Any) -> IngestConfig:
     return IngestConfig(**{**base, **kw})
 
 
-def expected_ids(paths: list[Path], window_s: float = WINDOW) -> set[str]:
+def expected_ids(paths: list[Path], window_s: float = WINDOW, hop_s: float | None = None) -> set[str]:
     """Point ids a complete ingest of ``paths`` must produce: ids.point_id over plan_windows."""
     out: set[str] = set()
     for p in paths:
         fid = file_id(p)
-        out |= {point_id(fid, s, e) for s, e in plan_windows(audio_info(p).duration_s, window_s)}
+        out |= {point_id(fid, s, e) for s, e in plan_windows(audio_info(p).duration_s, window_s, hop_s)}
     return out
 
 
