@@ -25,6 +25,9 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
+from aurola_qdrant.model.identity import write_identity
+from aurola_qdrant.model.quiet import hf_progress_bars, progress_wanted
+
 __all__ = ["DataPosition", "export_checkpoint", "latest_checkpoint", "load_checkpoint", "save_checkpoint"]
 
 log = logging.getLogger(__name__)
@@ -132,21 +135,32 @@ def load_checkpoint(
 
 
 def export_checkpoint(
-    model: Any, tokenizer: Any, source: Path | None, out: Path, *, resave_tokenizer: bool = False
+    model: Any,
+    tokenizer: Any,
+    source: Path | None,
+    out: Path,
+    *,
+    name: str,
+    role: str,
+    resave_tokenizer: bool = False,
 ) -> Path:
     """Write a complete, merged checkpoint folder that `AurolaEmbedder.from_pretrained` loads unchanged.
 
     Non-weight files (tokenizer, preprocessor_config.json, chat template, …) are copied from ``source`` (a
     local model folder) so they stay byte-identical; the weights and config.json come from
-    ``model.save_pretrained``; the tokenizer is re-saved only when training added ``<emb>`` to it.
+    ``model.save_pretrained``; the tokenizer is re-saved only when training added ``<emb>`` to it. Last,
+    ``aurola_model.json`` records ``name`` (``role``: embedder or reranker) as the model id and vector name
+    the export is known by in Qdrant: the folder itself is always called ``final``.
     """
     out.mkdir(parents=True, exist_ok=True)
     if source is not None and source.is_dir():
         for f in source.iterdir():
             if f.is_file() and not f.name.endswith(_WEIGHT_SUFFIXES):
                 shutil.copy2(f, out / f.name)
-    model.save_pretrained(out, safe_serialization=True)
+    with hf_progress_bars(progress_wanted()):  # no "Writing model shards" bar unless logging at INFO
+        model.save_pretrained(out, safe_serialization=True)
     if resave_tokenizer or not (out / "tokenizer_config.json").is_file():
         tokenizer.save_pretrained(out)
-    log.info("exported merged checkpoint to %s", out)
+    write_identity(out, name, role=role)  # replaces the record copied from the source, if any
+    log.info("exported merged checkpoint %r to %s", name, out)
     return out

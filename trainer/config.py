@@ -78,6 +78,7 @@ class TrainConfig:
     tiny_config: Mapping[str, Any] = field(default_factory=dict)  # TinyThinkerConfig overrides
     val_manifest: str | None = None
     tag_vocab: str | None = None
+    name: str | None = None  # the export's model id / Qdrant vector name; None = the output folder's name
     # schedule
     epochs: float = 2.0
     max_steps: int | None = None  # optimizer steps; overrides epochs when set
@@ -149,6 +150,8 @@ class TrainConfig:
             bad("loss", "use 'hybrid' (Hybrid-NCE) or 'infonce'")
         if not 0 < self.min_audio_s <= self.max_audio_s <= 300:
             bad("min_audio_s", "need 0 < min_audio_s <= max_audio_s <= 300 seconds")
+        if self.name is not None and not any(c.isascii() and c.isalnum() for c in str(self.name)):
+            bad("name", "use a name with letters or digits, e.g. 'my-embedder' (it names the Qdrant vector)")
         self.loss_config()  # validates alpha, lam, beta, tau with HybridNCEConfig's messages
 
     # ----------------------------------------------------------------- derived
@@ -169,6 +172,11 @@ class TrainConfig:
         )
 
     # ---------------------------------------------------------------- file i/o
+    def model_name(self) -> str:
+        """The name the export records in aurola_model.json: ``name``, else the output folder's name
+        (``runs/emb`` → ``emb``), so two runs' ``final/`` exports get different vector names."""
+        return self.name or Path(self.output).resolve().name
+
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["tiny_config"] = dict(self.tiny_config)

@@ -52,6 +52,9 @@ class QuickstartConfig:
     rerank_negatives: int = 3
     rerank_head_steps: int | None = None  # None: the tiny default (40)
     candidates: int = 10  # K re-ranked per query (R@1/5/10 only look at the top 10)
+    # The exports' identity (aurola_model.json): the model id and Qdrant vector name their collections record.
+    embedder_name: str = "quickstart-embedder"
+    reranker_name: str = "quickstart-reranker"
 
     def __post_init__(self) -> None:
         if min(self.n_train, self.n_val, self.n_test) < 1:
@@ -138,7 +141,7 @@ def train_embedder(cfg: QuickstartConfig, progress: Progress) -> Path:
         manifest=str(cfg.manifest("train")), output=str(cfg.workdir / "embedder"), init_tiny=True,
         tiny_config={"seed": cfg.seed}, tag_vocab=str(cfg.data / "tag_vocabulary.json"),
         epochs=cfg.embed_epochs, batch_size=cfg.embed_batch, lr=cfg.embed_lr, device="cpu", save_every=0,
-        log_every=5, seed=cfg.seed,
+        log_every=5, seed=cfg.seed, name=cfg.embedder_name,
     )  # fmt: skip
     return train(config, resume=True, progress=progress)
 
@@ -155,7 +158,7 @@ def train_reranker(cfg: QuickstartConfig, progress: Progress) -> Path:
         negatives=cfg.rerank_negatives, max_steps=cfg.rerank_steps, batch_size=cfg.rerank_batch,
         head_warmup_steps=cfg.rerank_head_steps,
         candidates=cfg.candidates, mine_pool=cfg.candidates * 2, device="cpu", save_every=0,
-        log_every=5, seed=cfg.seed,
+        log_every=5, seed=cfg.seed, name=cfg.reranker_name,
     )  # fmt: skip
     return run(config, resume=True, progress=progress)
 

@@ -57,6 +57,7 @@ class RerankTrainConfig:
     model: str | None = None  # starting thinker; None = the embedder's own weights
     val_manifest: str | None = None  # validation data: α is tuned on it after training
     tiny: bool = False  # the starting model is a tiny thinker: apply TINY_RERANK_DEFAULTS
+    name: str | None = None  # the export's model id / Qdrant vector name; None = the output folder's name
     # mining (trainer.hard_negatives.MiningConfig)
     negatives: int = 3
     hard_negatives: int | None = None  # how many of `negatives` are mined hard ones (None: all); rest random
@@ -134,6 +135,8 @@ class RerankTrainConfig:
         if not self.alpha_grid or any(not (a >= 0 and math.isfinite(a)) for a in self.alpha_grid):
             bad("alpha_grid", "give finite alpha values >= 0, e.g. 0,0.05,0.1,0.5,1")
         object.__setattr__(self, "alpha_grid", tuple(float(a) for a in self.alpha_grid))
+        if self.name is not None and not any(c.isascii() and c.isalnum() for c in str(self.name)):
+            bad("name", "use a name with letters or digits, e.g. 'my-embedder' (it names the Qdrant vector)")
         self.mining()  # validates the mining options with MiningConfig's messages
 
     def mining(self) -> MiningConfig:
@@ -141,6 +144,11 @@ class RerankTrainConfig:
             pool=self.mine_pool, keep=self.mine_keep, margin=self.mine_margin, ceiling=self.mine_ceiling,
             group_key=self.group_key,
         )  # fmt: skip
+
+    def model_name(self) -> str:
+        """The name the export records in aurola_model.json: ``name``, else the output folder's name
+        (``runs/emb`` → ``emb``), so two runs' ``final/`` exports get different vector names."""
+        return self.name or Path(self.output).resolve().name
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

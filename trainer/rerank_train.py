@@ -38,6 +38,7 @@ from trainer.checkpoint import (
     load_checkpoint,
     save_checkpoint,
 )
+from trainer.clock import StepClock
 from trainer.data import EpochBatches
 from trainer.distributed import make_accelerator
 from trainer.hard_negatives import MinedNegatives, mine_hard_negatives
@@ -132,6 +133,7 @@ def head_warmup(
     optimizer = torch.optim.AdamW([head], lr=config.head_lr, weight_decay=0.0)
     world, rank = accelerator.num_processes, accelerator.process_index
     step, epoch = 0, 0
+    clock = StepClock(0, config.head_warmup_steps)
     while step < config.head_warmup_steps:
         for keys in EpochBatches(len(dataset), config.batch_size * world, config.seed, epoch, 0, rank, world):
             batch = collate([dataset[key] for key in keys])
@@ -146,7 +148,7 @@ def head_warmup(
             step += 1
             if step % config.log_every == 0 or step == config.head_warmup_steps:
                 info = {"stage": "rerank-head", "step": step, "total": config.head_warmup_steps,
-                        "loss": float(loss.detach())}  # fmt: skip
+                        "loss": float(loss.detach()), **clock.fields(step)}  # fmt: skip
                 log.info("answer-head warm-up step %(step)d/%(total)d loss %(loss).4f", info)
                 if progress and accelerator.is_main_process:
                     progress(info)
@@ -260,6 +262,7 @@ def _train(
     wrapped.train()
     step, epoch, batches_done = pos.step, pos.epoch, pos.batches_done
     micro, window, t0 = 0, {"loss": 0.0, "right": 0.0, "n": 0, "micro": 0}, time.perf_counter()
+    clock = StepClock(step, total)
     while step < total:
         sampler = EpochBatches(len(dataset), global_batch, config.seed, epoch, batches_done, rank, world)
         loader: Any = DataLoader(
@@ -299,6 +302,7 @@ def _train(
                     "loss": window["loss"] / max(1, window["micro"]),
                     "accuracy": window["right"] / max(1, window["n"]),
                     "lr": scheduler.get_last_lr()[0], "prompts_per_s": window["n"] * world / elapsed,
+                    **clock.fields(step),
                 }  # fmt: skip
                 log.info(
                     "rerank step %(step)d/%(total)d loss %(loss).4f acc %(accuracy).3f lr %(lr).2e "
@@ -329,8 +333,9 @@ def _train(
         if config.grad_checkpointing:
             plain.gradient_checkpointing_disable()
         export_checkpoint(
-            plain, loaded.thinker.tokenizer, loaded.source, final, resave_tokenizer=loaded.added_emb
-        )
+            plain, loaded.thinker.tokenizer, loaded.source, final, name=config.model_name(), role="reranker",
+            resave_tokenizer=loaded.added_emb,
+        )  # fmt: skip
         for name in _STALE_FILES:  # the source's embedder config / α do not describe this re-ranker
             (final / name).unlink(missing_ok=True)
         (ckpt_dir / "DONE").write_text(f"{step}\n")

@@ -33,6 +33,7 @@ from trainer.checkpoint import (
     load_checkpoint,
     save_checkpoint,
 )
+from trainer.clock import StepClock
 from trainer.config import TrainConfig
 from trainer.data import (
     AudioPolicy,
@@ -198,6 +199,7 @@ def run_stage(
     model.train()
     step, epoch, batches_done = pos.step, pos.epoch, pos.batches_done
     micro, window_loss, window_pairs, t0 = 0, 0.0, 0, time.perf_counter()
+    clock = StepClock(step, total)
     while step < total:
         batches = EpochBatches(len(dataset), global_batch, config.seed, epoch, batches_done, rank, world)
         loader = DataLoader(
@@ -236,6 +238,7 @@ def run_stage(
                     "loss": window_loss / max(1, window_pairs // (global_batch * config.grad_accum)),
                     "lr": scheduler.get_last_lr()[0],
                     "pairs_per_s": window_pairs / max(elapsed, 1e-9),
+                    **clock.fields(step),
                 }
                 log.info(
                     "%(stage)s step %(step)d/%(total)d loss %(loss).4f lr %(lr).2e %(pairs_per_s).1f pairs/s",
@@ -282,9 +285,11 @@ def run_stage(
         )
         if config.grad_checkpointing:
             plain.gradient_checkpointing_disable()
+        name = config.model_name() if stage.name == "main" else f"{config.model_name()}-{stage.name}"
         export_checkpoint(
-            plain, loaded.thinker.tokenizer, loaded.source, stage.export, resave_tokenizer=loaded.added_emb
-        )
+            plain, loaded.thinker.tokenizer, loaded.source, stage.export, name=name, role="embedder",
+            resave_tokenizer=loaded.added_emb,
+        )  # fmt: skip
         done_marker.write_text(f"{step}\n")
     accelerator.wait_for_everyone()
     return stage.export

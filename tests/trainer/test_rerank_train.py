@@ -129,7 +129,7 @@ def test_cli_smoke_exports_a_loadable_changed_reranker_with_tuned_alpha(
         "train-reranker", "--manifest", str(synth_small["train"]), "--embedder", str(tiny_thinker),
         "--output", str(out), "--tiny", "--max-steps", "3", "--batch-size", "4", "--log-every", "1",
         "--device", "cpu", "--val-manifest", str(synth_small["validation"]), "--candidates", "3",
-        "--head-warmup-steps", "2",
+        "--head-warmup-steps", "2", "--name", "birds-rerank",
     ]  # fmt: skip
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
@@ -151,6 +151,7 @@ def test_cli_smoke_exports_a_loadable_changed_reranker_with_tuned_alpha(
     alpha = json.loads((out / "alpha.json").read_text())
     assert alpha["validation"] == str(synth_small["validation"])
     judge = AurolaReranker.from_pretrained(final, device="cpu")
+    assert judge.model_id == "birds-rerank"  # --name, recorded in final/aurola_model.json
     for direction in ("t2a", "a2t"):
         assert alpha["alpha"][direction] in RERANK_ALPHA_GRID
         assert judge.default_alpha(direction) == alpha["alpha"][direction]

@@ -59,6 +59,7 @@ def test_cli_from_scratch_exports_a_loadable_changed_checkpoint(
     assert result.exit_code == 0, result.output
     assert "8 pairs per contrastive batch (7 in-batch negatives per row)" in result.output
     assert "step 3/3" in result.output and "validation step 3" in result.output
+    assert "ETA 0s" in result.output and "elapsed " in result.output  # the last progress line
     final = out / "final"
     for name in (
         "config.json",
@@ -73,6 +74,8 @@ def test_cli_from_scratch_exports_a_loadable_changed_checkpoint(
     clip = _first_clip(synth_small["train"])
     before, after = _probe(out / "init", clip), _probe(final, clip)
     assert before.shape == after.shape == (3, 32)
+    exported = AurolaEmbedder.from_pretrained(final, device="cpu")
+    assert (exported.model_id, exported.vector_name) == ("run", "run")  # the run's name, not "final"
     assert np.abs(before - after).max() > 1e-3
     assert np.allclose(np.linalg.norm(after, axis=1), 1.0, atol=1e-5)
     record = json.loads((out / "metrics.jsonl").read_text().splitlines()[-1])
