@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from ._help import DefaultsCommand, describe_grid
+
 if TYPE_CHECKING:
     from qdrant_client import QdrantClient
 
@@ -36,7 +38,13 @@ def _table(result: Any) -> list[str]:
     return lines
 
 
-@click.command("eval", context_settings={"show_default": True})
+def _defaults() -> dict[str, dict[str, Any]]:
+    from trainer.evaluate import DEFAULT_ALPHA_GRID
+
+    return {"grid": {"eval": describe_grid(DEFAULT_ALPHA_GRID)}}
+
+
+@click.command("eval", cls=DefaultsCommand, defaults=_defaults, context_settings={"show_default": True})
 @click.option("--manifest", type=_MANIFEST, required=True, help="Test manifest (JSONL, captions per clip).")
 @click.option("--model", default="aurola-3b", help="Embedder: registry name, folder or hub repo id.")
 @click.option("--device", default=None, help="cpu, cuda, cuda:1 … (default: cuda if available).")
@@ -58,7 +66,8 @@ def _table(result: Any) -> list[str]:
     "--tune-alpha-on",
     type=_MANIFEST,
     default=None,
-    help="Validation manifest to choose alpha per direction on (grid 0.1-3.0); never the test set.",
+    help="Validation manifest to choose alpha per direction on, by R@1 over the grid {grid[eval]} "
+    "(no 0, so re-ranking is always applied; train-reranker's grid starts at 0); never the test set.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
 def evaluate(

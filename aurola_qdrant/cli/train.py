@@ -14,6 +14,8 @@ from typing import Any
 
 import click
 
+from ._help import DefaultsCommand, config_defaults, format_eta
+
 __all__ = ["synth", "train"]
 
 
@@ -47,73 +49,181 @@ def _echo_progress(info: dict[str, Any]) -> None:
         )
         return
     line = "[{stage}] step {step}/{total} epoch {epoch} loss {loss:.4f} lr {lr:.2e} {pairs_per_s:.1f} pairs/s"
-    click.echo(line.format(**info))
+    click.echo(line.format(**info) + format_eta(info))
 
 
-@click.command(context_settings={"show_default": True})
-@click.option("--manifest", type=click.Path(exists=True, dir_okay=False), help="Training manifest (JSONL).")
+def _defaults() -> dict[str, dict[str, Any]]:
+    """Placeholder groups of the help: ``d`` = TrainConfig's defaults, ``tiny`` = TINY_DEFAULTS."""
+    from trainer.config import TINY_DEFAULTS, TrainConfig
+
+    return {"d": config_defaults(TrainConfig), "tiny": TINY_DEFAULTS}
+
+
+_IN = click.Path(exists=True, dir_okay=False)
+
+
+@click.command(cls=DefaultsCommand, defaults=_defaults, context_settings={"show_default": True})
+@click.option("--manifest", type=_IN, help="Training manifest (JSONL).")
 @click.option("--model", default=None, help="Starting checkpoint: folder, hub repo id or registry name.")
 @click.option("--output", type=click.Path(file_okay=False), help="Run folder (checkpoints, final/ export).")
 @click.option(
+    "--name",
+    default=None,
+    help="Model id and Qdrant vector name recorded in the export (final/aurola_model.json) "
+    "[default: the --output folder's name].",
+)
+@click.option(
     "--config",
     "config_file",
-    type=click.Path(exists=True, dir_okay=False),
+    type=_IN,
     default=None,
     help="JSON/YAML file of TrainConfig options; explicit options here override it.",
 )
 @click.option("--init-tiny", is_flag=True, default=None, help="Train a fresh tiny thinker (no download).")
 @click.option("--tiny-config", default=None, help='Tiny sizes: JSON or key=value,… e.g. "hidden_size=128".')
-@click.option("--val-manifest", type=click.Path(exists=True, dir_okay=False), default=None)
+@click.option(
+    "--val-manifest",
+    type=_IN,
+    default=None,
+    help="Validation manifest: R@k logged at --eval-every and at the end.",
+)
 @click.option(
     "--tag-vocab",
-    type=click.Path(exists=True, dir_okay=False),
+    type=_IN,
     default=None,
     help="Tag -> cluster vocabulary (JSON/TSV) for Hybrid-NCE extra positives.",
 )
-@click.option("--epochs", type=float, default=None, help="Passes over the manifest [default: 2].")
+@click.option(
+    "--epochs",
+    type=float,
+    default=None,
+    help="Passes over the manifest [default: {d[epochs]}; {tiny[epochs]} with --init-tiny].",
+)
 @click.option("--max-steps", type=int, default=None, help="Optimizer steps; overrides --epochs.")
-@click.option("--batch-size", type=int, default=None, help="Pairs per device per micro-step [default: 32].")
+@click.option(
+    "--batch-size",
+    type=int,
+    default=None,
+    help="Pairs per device per micro-step [default: {d[batch_size]}; {tiny[batch_size]} with --init-tiny].",
+)
 @click.option(
     "--grad-accum",
     type=int,
     default=None,
-    help="Micro-steps per optimizer step (more pairs per step, NOT more negatives) [default: 1].",
+    help="Micro-steps per optimizer step (more pairs per step, NOT more negatives) "
+    "[default: {d[grad_accum]}].",
 )
 @click.option(
-    "--lr", type=float, default=None, help="Peak learning rate [default: 1e-4; 1e-3 with --init-tiny]."
+    "--lr",
+    type=float,
+    default=None,
+    help="Peak learning rate [default: {d[lr]}; {tiny[lr]} with --init-tiny].",
 )
-@click.option("--warmup", type=float, default=None, help="LR warm-up as a fraction of steps [default: 0.03].")
-@click.option("--weight-decay", type=float, default=None)
-@click.option("--full", is_flag=True, default=None, help="Full fine-tuning instead of LoRA (tiny models).")
-@click.option("--lora-r", type=int, default=None, help="[default: 128]")
-@click.option("--lora-alpha", type=float, default=None, help="[default: 256]")
-@click.option("--lora-dropout", type=float, default=None, help="[default: 0.05]")
-@click.option("--loss", type=click.Choice(["hybrid", "infonce"]), default=None, help="[default: hybrid]")
-@click.option("--tau", type=float, default=None)
-@click.option("--lam", type=float, default=None)
-@click.option("--beta", type=float, default=None)
-@click.option("--alpha", type=float, default=None)
-@click.option("--symmetric", is_flag=True, default=None, help="Add the text-anchored direction.")
-@click.option("--warmup-stage-steps", type=int, default=None, help="Text-only warm-up steps (0 = none).")
+@click.option(
+    "--warmup",
+    type=float,
+    default=None,
+    help="LR warm-up as a fraction of all steps [default: {d[warmup]}; {tiny[warmup]} with --init-tiny].",
+)
+@click.option(
+    "--weight-decay", type=float, default=None, help="AdamW weight decay [default: {d[weight_decay]}]."
+)
+@click.option(
+    "--full",
+    is_flag=True,
+    default=None,
+    help="Full fine-tuning instead of LoRA [default: {d[full]}; {tiny[full]} with --init-tiny].",
+)
+@click.option("--lora-r", type=int, default=None, help="LoRA rank [default: {d[lora_r]}].")
+@click.option(
+    "--lora-alpha",
+    type=float,
+    default=None,
+    help="LoRA scale (not the loss's --alpha) [default: {d[lora_alpha]}].",
+)
+@click.option("--lora-dropout", type=float, default=None, help="LoRA dropout [default: {d[lora_dropout]}].")
+@click.option(
+    "--loss",
+    type=click.Choice(["hybrid", "infonce"]),
+    default=None,
+    help="hybrid = Hybrid-NCE; infonce = plain InfoNCE (--alpha 1, --lam 0, --beta 0) [default: {d[loss]}].",
+)
+@click.option(
+    "--tau", type=float, default=None, help="Temperature dividing the cosines (> 0) [default: {d[tau]}]."
+)
+@click.option(
+    "--lam",
+    type=float,
+    default=None,
+    help="Hybrid-NCE λ: weight of the extra positives, clips sharing a tag cluster (>= 0; 0 ignores them) "
+    "[default: {d[lam]}].",
+)
+@click.option(
+    "--beta",
+    type=float,
+    default=None,
+    help="Hybrid-NCE β: hard-negative sharpness (>= 0; 0 weights all negatives equally) "
+    "[default: {d[beta]}].",
+)
+@click.option(
+    "--alpha",
+    type=float,
+    default=None,
+    help="Hybrid-NCE α: weight of the positive mass in the denominator (> 0; 1 = the usual softmax) "
+    "[default: {d[alpha]}].",
+)
+@click.option(
+    "--symmetric",
+    is_flag=True,
+    default=None,
+    help="Add the text-anchored direction [default: {d[symmetric]}].",
+)
+@click.option(
+    "--warmup-stage-steps",
+    type=int,
+    default=None,
+    help="Text-only InfoNCE warm-up steps before the main stage (0 = none) "
+    "[default: {d[warmup_stage_steps]}].",
+)
 @click.option(
     "--warmup-pairs",
-    type=click.Path(exists=True, dir_okay=False),
+    type=_IN,
     default=None,
     help='JSONL of {"a","b"} text pairs for the warm-up (default: pairs of a clip\'s captions).',
 )
 @click.option(
     "--audio-policy/--no-audio-policy",
     default=None,
-    help="Pad clips < 2 s with zeros and crop > 30 s (METHOD.md) [default: on].",
+    help="Pad clips < 2 s with zeros and crop > 30 s (METHOD.md) [default: {d[audio_policy]}; "
+    "{tiny[audio_policy]} with --init-tiny].",
 )
 @click.option("--bf16", is_flag=True, default=None, help="bf16 mixed precision.")
-@click.option("--grad-checkpointing", is_flag=True, default=None)
-@click.option("--save-every", type=int, default=None, help="Checkpoint every N steps [default: 500].")
-@click.option("--eval-every", type=int, default=None, help="Validation every N steps [default: end only].")
-@click.option("--log-every", type=int, default=None, help="[default: 10]")
+@click.option(
+    "--grad-checkpointing", is_flag=True, default=None, help="Recompute activations: less memory, slower."
+)
+@click.option(
+    "--save-every",
+    type=int,
+    default=None,
+    help="Checkpoint every N optimizer steps (0 = only at the end) [default: {d[save_every]}].",
+)
+@click.option(
+    "--eval-every",
+    type=int,
+    default=None,
+    help="Validation every N steps (0 = at the end only) [default: {d[eval_every]}].",
+)
+@click.option(
+    "--log-every", type=int, default=None, help="Progress line every N steps [default: {d[log_every]}]."
+)
 @click.option("--resume", is_flag=True, help="Continue from the latest checkpoint in --output.")
-@click.option("--seed", type=int, default=None)
-@click.option("--num-workers", type=int, default=None, help="DataLoader workers decoding audio [default: 0].")
+@click.option("--seed", type=int, default=None, help="Data order and init seed [default: {d[seed]}].")
+@click.option(
+    "--num-workers",
+    type=int,
+    default=None,
+    help="DataLoader workers decoding audio [default: {d[num_workers]}].",
+)
 @click.option("--device", default=None, help="'cpu' forces CPU; default: what accelerate finds.")
 def train(config_file: str | None, tiny_config: str | None, resume: bool, **options: Any) -> None:
     """Train an AuroLA embedder (Hybrid-NCE) and export a merged checkpoint to OUTPUT/final.
