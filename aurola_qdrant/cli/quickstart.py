@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import time
 from pathlib import Path
 from typing import Any
@@ -116,6 +117,21 @@ def _table(result: dict[str, Any], n_clips: int) -> list[str]:
     return lines
 
 
+def next_steps(embedder: Path, reranker: Path, qdrant_path: Path) -> list[str]:
+    """The closing lines: where the models are, and commands to run them on the user's own files (paths
+    absolute and shell-quoted, so the lines can be pasted from any folder)."""
+    emb, rr, qp = (shlex.quote(str(p.resolve())) for p in (embedder, reranker, qdrant_path))
+    where = f"--collection my-sounds --qdrant-path {qp} --model {emb}"
+    return [
+        "== your own files",
+        f"   embedder:   {embedder.resolve()}",
+        f"   re-ranker:  {reranker.resolve()}",
+        "   ingest a folder of sounds, then search it (tiny models: expect toy-quality results):",
+        f"   aurola-qdrant ingest /path/to/your/sounds {where}",
+        f'   aurola-qdrant search "rain on a tin roof" {where} --reranker {rr}',
+    ]
+
+
 @click.command("quickstart", context_settings={"show_default": True})
 @click.option("--workdir", type=click.Path(file_okay=False, path_type=Path),
               default=Path("aurola-quickstart"), help="Data, models, Qdrant, results.")  # fmt: skip
@@ -172,3 +188,5 @@ def quickstart(
     results_file.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
     _say("   stage seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in timings.items()))
     _say(f"   this run: {total:.1f} s; results in {results_file}")
+    for line in next_steps(cfg.embedder, cfg.reranker, qdrant_path):
+        _say(line)

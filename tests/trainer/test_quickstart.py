@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from aurola_qdrant import AurolaEmbedder
 from aurola_qdrant.cli import main as cli
 from aurola_qdrant.cli.quickstart import quickstart
 
@@ -52,6 +53,14 @@ def test_reduced_quickstart_runs_every_stage_and_beats_chance(small_run) -> None
     if off:
         assert f"α = 0 ({', '.join(d.upper() for d in off)})" in output
     assert (workdir / "qdrant").is_dir()
+    # it ends with its model folders and commands for the user's own files, paths filled in
+    tail = output.splitlines()[-6:]
+    assert tail[0] == "== your own files" and str((workdir / "embedder" / "final").resolve()) in tail[1]
+    ingest_line, search_line = tail[-2].split(), tail[-1].split()
+    assert ingest_line[:2] == ["aurola-qdrant", "ingest"] and search_line[:2] == ["aurola-qdrant", "search"]
+    assert str((workdir / "qdrant").resolve()) in ingest_line and "--reranker" in search_line
+    assert str((workdir / "reranker" / "final").resolve()) in search_line
+    assert AurolaEmbedder.from_pretrained(workdir / "embedder" / "final").vector_name == "quickstart-embedder"
     assert set(results["timings"]) >= {"data", "embedder", "reranker", "ingest", "search", "evaluate"}
 
 
