@@ -15,7 +15,7 @@ from qdrant_client import QdrantClient
 from aurola_qdrant.audio import audio_info, iter_windows, load_audio
 from aurola_qdrant.ids import file_id
 from aurola_qdrant.search import embedder_info
-from aurola_qdrant.store import AudioStore, SegmentRecord
+from aurola_qdrant.store import AudioStore, EmbedderInfo, SegmentRecord
 
 WINDOW_S = 2.0
 
@@ -133,3 +133,20 @@ def tiny_reranker(tiny_thinker: Path):
     from aurola_qdrant.reranker import AurolaReranker
 
     return AurolaReranker.from_pretrained(tiny_thinker, device="cpu")
+
+
+@pytest.fixture(scope="module")
+def db(tmp_path_factory: pytest.TempPathFactory, tiny_embedder) -> tuple[Path, dict[str, Path]]:
+    """An on-disk embedded Qdrant with the clips ("sounds") and a foreign-embedder collection ("theirs")."""
+    root = tmp_path_factory.mktemp("cli")
+    paths = write_clips(root / "clips")
+    client = QdrantClient(path=str(root / "db"))
+    meta = {name: {"category": cat} for name, *_, cat in CLIPS}
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Payload indexes have no effect", category=UserWarning)
+        store_files(client, "sounds", tiny_embedder, list(paths.values()), window_s=WINDOW_S, metadata=meta)
+        info = embedder_info(tiny_embedder)
+        other = EmbedderInfo(info.vector_name, "someone/other", "r1", info.prompt_version, info.dim)
+        AudioStore(client, "theirs", other).ensure_collection()
+    client.close()
+    return root / "db", paths

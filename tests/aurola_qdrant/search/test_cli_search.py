@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import warnings
 from pathlib import Path
 
 import pytest
@@ -11,30 +10,10 @@ from click.testing import CliRunner
 from qdrant_client import QdrantClient
 
 from aurola_qdrant.cli import main
-from aurola_qdrant.search import AudioSearch, TextSearch, embedder_info
-from aurola_qdrant.store import AudioStore, EmbedderInfo
-
-from .conftest import CLIPS, WINDOW_S, store_files, write_clips
+from aurola_qdrant.search import AudioSearch, TextSearch
 
 QUERY = "an engine idles"
 LABELS = ["a dog barks", "rain falls on a roof", "an engine idles", "wind howls", "a drill whines"]
-
-
-@pytest.fixture(scope="module")
-def db(tmp_path_factory: pytest.TempPathFactory, tiny_embedder) -> tuple[Path, dict[str, Path]]:
-    """An on-disk embedded Qdrant with the clips ("sounds") and a foreign-embedder collection ("theirs")."""
-    root = tmp_path_factory.mktemp("cli")
-    paths = write_clips(root / "clips")
-    client = QdrantClient(path=str(root / "db"))
-    meta = {name: {"category": cat} for name, *_, cat in CLIPS}
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="Payload indexes have no effect", category=UserWarning)
-        store_files(client, "sounds", tiny_embedder, list(paths.values()), window_s=WINDOW_S, metadata=meta)
-        info = embedder_info(tiny_embedder)
-        other = EmbedderInfo(info.vector_name, "someone/other", "r1", info.prompt_version, info.dim)
-        AudioStore(client, "theirs", other).ensure_collection()
-    client.close()
-    return root / "db", paths
 
 
 def _run(args: list[str], env: dict[str, str] | None = None):

@@ -1,0 +1,99 @@
+"""The store's door (`aurola_qdrant.store._net`): the first-contact budget, and serialised local mode."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import httpx
+import pytest
+from qdrant_client import QdrantClient
+from qdrant_client.http.exceptions import ResponseHandlingException
+
+from aurola_qdrant.errors import StoreUnavailableError
+from aurola_qdrant.retry import RetryPolicy
+from aurola_qdrant.store._net import Net, engine_state, is_thread_safe
+
+_REFUSED = ResponseHandlingException(
+    httpx.ConnectError("[Errno 111] Connection refused", request=httpx.Request("GET", "http://q:6333/"))
+)
+
+
+class _Remote:
+    """A stand-in for a server client: ``exists`` answers while ``up``, else the connection is refused."""
+
+    def __init__(self, up: bool) -> None:
+        self.up, self.calls = up, 0
+
+    def collection_exists(self, collection_name: str) -> bool:
+        self.calls += 1
+        if not self.up:
+            raise _REFUSED
+        return True
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> dict[str, float]:
+    now = {"t": 0.0}
+    monkeypatch.setattr(time, "monotonic", lambda: now["t"])  # tenacity's clock follows our fake sleeps
+    return now
+
+
+def _policy(now: dict[str, float]) -> RetryPolicy:
+    def sleep(seconds: float) -> None:
+        now["t"] += seconds
+
+    return RetryPolicy(max_attempts=1000, max_delay_s=120.0, initial_wait_s=1.0, max_wait_s=1.0,
+                       jitter_s=0.0, first_contact_s=10.0, hint="--retry-budget", sleep=sleep)  # fmt: skip
+
+
+def test_a_server_that_never_answered_gets_the_first_contact_budget(clock: dict[str, float]) -> None:
+    client = _Remote(up=False)
+    with pytest.raises(StoreUnavailableError, match="did not answer") as err:
+        Net(client, "clips", _policy(clock)).call("collection_exists")  # type: ignore[arg-type]
+    assert 10.0 <= clock["t"] < 12.0 and client.calls == 11  # tries at t = 0, 1, ..., 10
+    assert "Check the URL" in str(err.value)
+
+
+def test_after_first_contact_an_outage_gets_the_full_budget_and_names_the_flag(
+    clock: dict[str, float],
+) -> None:
+    client = _Remote(up=True)
+    net = Net(client, "clips", _policy(clock))  # type: ignore[arg-type]
+    assert net.call("collection_exists") is True
+    client.up = False
+    with pytest.raises(StoreUnavailableError, match="Qdrant unavailable") as err:
+        Net(client, "other", _policy(clock)).call("collection_exists")  # type: ignore[arg-type]
+    assert 120.0 <= clock["t"] < 122.0  # contact is per client, whatever the collection
+    assert "raise --retry-budget" in str(err.value)
+
+
+def test_local_mode_calls_run_one_at_a_time_and_server_clients_stay_concurrent() -> None:
+    local = QdrantClient(":memory:")
+    assert not is_thread_safe(local) and is_thread_safe(_Remote(up=True))
+    assert engine_state(local) is engine_state(local)  # one lock per client, shared by every door
+    inside, most = [0], [0]
+    gate = threading.Lock()
+
+    def slow_exists(collection_name: str) -> Any:
+        with gate:
+            inside[0] += 1
+            most[0] = max(most[0], inside[0])
+        time.sleep(0.01)
+        with gate:
+            inside[0] -= 1
+        return False
+
+    local.collection_exists = slow_exists  # type: ignore[method-assign]
+    policy = RetryPolicy()
+    threads = [
+        threading.Thread(target=lambda n=n: Net(local, f"c{n}", policy).call("collection_exists"))
+        for n in range(8)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert most[0] == 1
+    local.close()

@@ -1,0 +1,61 @@
+"""A full disk under the embedded store: the ingest stops with one line and exit status 3, the data
+written so far stays intact, and a rerun with space again completes exactly.
+
+The store lives on a 600 KiB tmpfs mounted in a private mount namespace (``unshare -m``, so nothing is
+left mounted if the test dies), grown to 64 MiB for the rerun ("free some space"); the test needs root,
+which CI and the development machines run as.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import textwrap
+
+from qdrant_client import QdrantClient
+
+
+def test_full_disk_stops_cleanly_and_a_rerun_completes_exactly(h, tmp_path, tiny_thinker):
+    files = [
+        h.write_tone(tmp_path / "in" / f"f{i:02d}.wav", 2.0, freq=200 + 40 * i, seed=i) for i in range(12)
+    ]
+    mnt = tmp_path / "mnt"
+    mnt.mkdir()
+    args = ["ingest", str(tmp_path / "in"), "--collection", "sounds", "--qdrant-path", str(mnt / "db"),
+            "--model", str(tiny_thinker), "--window", "1", "--hop", "0.02", "--workers", "1",
+            "--batch-size", "8", "--no-progress", "--json"]  # fmt: skip
+    cli = f"import sys; from aurola_qdrant.cli import main; sys.exit(main({args!r}))"
+    script = textwrap.dedent(f"""
+        set -u
+        mount -t tmpfs -o size=600k tmpfs {mnt}
+        {sys.executable} -c "{cli}" > {tmp_path}/run1.out 2> {tmp_path}/run1.err; echo $? > {tmp_path}/rc1
+        mount -o remount,size=64m {mnt}
+        {sys.executable} -c "{cli}" > {tmp_path}/run2.out 2> {tmp_path}/run2.err; echo $? > {tmp_path}/rc2
+        cp -a {mnt}/db {tmp_path}/db
+        umount {mnt}
+    """)
+    env = {"PATH": "/usr/bin:/bin:/usr/sbin:/sbin", "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
+    subprocess.run([shutil.which("unshare") or "unshare", "-m", "bash", "-c", script], env=env, timeout=300,
+                   check=True)  # fmt: skip
+
+    first_err = (tmp_path / "run1.err").read_text()
+    assert (tmp_path / "rc1").read_text().strip() == "3", first_err
+    errors = [line for line in first_err.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "no space left on the device" in errors[0], first_err
+    assert "Traceback" not in first_err
+    first = json.loads((tmp_path / "run1.out").read_text())
+    assert first["error"] and 0 < first["files_ingested"] < len(files)
+
+    second_err = (tmp_path / "run2.err").read_text()
+    assert (tmp_path / "rc2").read_text().strip() == "0", second_err
+    second = json.loads((tmp_path / "run2.out").read_text())
+    assert second["files_skipped"] == first["files_ingested"]
+    assert second["files_skipped"] + second["files_ingested"] == len(files)
+    client = QdrantClient(path=str(tmp_path / "db"))
+    try:
+        ids = [str(p.id) for p in h.all_points(client, "sounds")]
+    finally:
+        client.close()
+    assert len(ids) == len(set(ids)) and set(ids) == h.expected_ids(files, 1.0, 0.02)
