@@ -3,8 +3,8 @@
 Synthetic archive → tiny embedder (Hybrid-NCE from scratch) → tiny re-ranker (hard negatives mined with
 the embedder, α tuned on validation) → ingest of the held-out test archive into embedded Qdrant → text
 and audio-by-example searches with time-stamped hits → held-out R@1/5/10 with and without re-ranking.
-The training stages live in `trainer.quickstart`; this command composes them with `ingest` and the
-library's `AudioSearch` (the CLI is the one place that may). A second run reuses finished stages.
+The stages live in `aurola_quickstart.stages` and `aurola_quickstart.archive`; a second run reuses
+finished stages.
 """
 
 from __future__ import annotations
@@ -26,77 +26,17 @@ def _say(line: str) -> None:
 
 
 def _embed_progress(info: dict[str, Any]) -> None:
-    from .train import _echo_progress
+    from aurola_qdrant.cli.train import _echo_progress
 
     click.echo("   ", nl=False)
     _echo_progress(info)
 
 
 def _rerank_progress(info: dict[str, Any]) -> None:
-    from .rerank_train import _echo_progress
+    from aurola_qdrant.cli.rerank_train import _echo_progress
 
     click.echo("   ", nl=False)
     _echo_progress(info)
-
-
-def _hit_line(rank: int, hit: Any, captions: dict[str, str], target: str | None) -> str:
-    source = os.path.realpath(hit.source or "")
-    mark = "  <- the queried clip" if target is not None and source == target else ""
-    rerank = f", P(Yes) {hit.rerank_score:.2f}" if hit.rerank_score is not None else ""
-    return (
-        f"     {rank}. {Path(source).name} [{hit.start_s:.2f}-{hit.end_s:.2f} s] score {hit.score:.3f} "
-        f'(cosine {hit.retrieval_score:.3f}{rerank})  "{captions.get(source, "?")}"{mark}'
-    )
-
-
-def _ingest_and_search(cfg: Any, qdrant_path: Path, collection: str, force: bool) -> dict[str, Any]:
-    """Ingest the test archive (idempotent: files already in Qdrant are skipped; ``force`` drops the
-    collection first, since the models changed) and show searches."""
-    from qdrant_client import QdrantClient
-
-    from ingest import IngestConfig, embedder_info, run_ingest
-    from trainer.manifest import read_manifest
-
-    from ..embedder import AurolaEmbedder
-    from ..reranker import AurolaReranker
-    from ..search import AudioSearch
-    from ..store import AudioStore
-
-    items = read_manifest(cfg.manifest("test"))
-    embedder = AurolaEmbedder.from_pretrained(cfg.embedder, device="cpu", batch_size=32)
-    reranker = AurolaReranker.from_pretrained(cfg.reranker, device="cpu", batch_size=16)
-    client = QdrantClient(path=str(qdrant_path))
-    try:
-        _say(f"== 4/6 ingest the {len(items)} test clips into embedded Qdrant at {qdrant_path}")
-        started = time.perf_counter()
-        if force and client.collection_exists(collection):
-            client.delete_collection(collection)
-        config = IngestConfig(workers=1, batch_size=16)
-        store = AudioStore(client, collection, embedder_info(embedder, config))
-        summary = run_ingest([str(it.audio) for it in items], store, embedder, config)
-        ingest_s = time.perf_counter() - started
-        _say(
-            f"   {summary.files_ingested} files ingested, {summary.files_skipped} already in Qdrant, "
-            f"{summary.files_failed} failed; {store.count()} points; {ingest_s:.1f} s"
-        )
-        _say("== 5/6 search (text queries re-ranked; audio query by example)")
-        started = time.perf_counter()
-        captions = {os.path.realpath(it.audio): it.caption_short or it.captions[0] for it in items}
-        search = AudioSearch(client, collection, embedder, reranker)
-        queries = [(items[0].captions[0], items[0]), (items[1].caption_short or "", items[1])]
-        queries.append((", ".join(items[2].tags), items[2]))
-        for text, item in queries:
-            _say(f'   text query: "{text}"')
-            hits = search.search(text, limit=3, candidates=cfg.candidates)
-            for rank, hit in enumerate(hits, 1):
-                _say(_hit_line(rank, hit, captions, os.path.realpath(item.audio)))
-        example = items[3]
-        _say(f'   audio query: {Path(example.audio).name} ("{captions[os.path.realpath(example.audio)]}")')
-        for rank, hit in enumerate(search.search_by_audio(str(example.audio), limit=3, exclude_self=True), 1):
-            _say(_hit_line(rank, hit, captions, None))
-        return {"ingest": round(ingest_s, 1), "search": round(time.perf_counter() - started, 1)}
-    finally:
-        client.close()
 
 
 def _table(result: dict[str, Any], n_clips: int) -> list[str]:
@@ -146,14 +86,8 @@ def quickstart(
 ) -> None:
     """Run the whole system offline on CPU: synthetic archive, training, ingest, search, evaluation."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # everything is local: never reach for the network
-    from trainer.quickstart import (
-        QuickstartConfig,
-        Stages,
-        evaluate_stage,
-        prepare_data,
-        train_embedder,
-        train_reranker,
-    )
+    from .archive import ingest_and_search
+    from .stages import QuickstartConfig, Stages, evaluate_stage, prepare_data, train_embedder, train_reranker
 
     cfg = QuickstartConfig.make(workdir, small=small, seed=seed)
     qdrant_path = qdrant_path or workdir / "qdrant"
@@ -169,7 +103,7 @@ def quickstart(
         "reranker", cfg.reranker.parent / "DONE", "3/6 mine hard negatives, train the tiny Yes/No re-ranker, "
         "tune α on validation", lambda: train_reranker(cfg, _rerank_progress),
     )  # fmt: skip
-    stages.timings.update(_ingest_and_search(cfg, qdrant_path, collection, force))
+    stages.timings.update(ingest_and_search(cfg, qdrant_path, collection, force, _say))
     results_file = workdir / "results.json"
 
     def evaluate() -> None:

@@ -1,8 +1,9 @@
-"""The offline quickstart's training side: synthetic archive → embedder → re-ranker → held-out evaluation.
+"""The offline quickstart's sizes, resumable stages and training side: synthetic archive → embedder →
+re-ranker → held-out evaluation.
 
-`aurola-qdrant quickstart` (aurola_qdrant/cli/quickstart.py) chains these stages with the ingest and search
-stages it composes itself (this package never imports `ingest`). Each stage writes its outputs under the
-work folder and, last, a ``DONE`` marker; a later run skips a stage whose marker exists (``force`` redoes
+`aurola-qdrant quickstart` (`aurola_quickstart.cli`) chains these stages with the ingest and search stages
+of `aurola_quickstart.archive`. Each stage writes its outputs under the work folder and, last, a ``DONE``
+marker; a later run skips a stage whose marker exists (``force`` redoes
 everything). Progress goes to the ``say`` callback (one line each) and to the logs.
 
     <workdir>/data/            synthetic WAVs, train/validation/test manifests, tag vocabulary
@@ -22,7 +23,15 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["QuickstartConfig", "Stages", "evaluate_stage", "prepare_data", "train_embedder", "train_reranker"]
+__all__ = [
+    "QuickstartConfig",
+    "Say",
+    "Stages",
+    "evaluate_stage",
+    "prepare_data",
+    "train_embedder",
+    "train_reranker",
+]
 
 log = logging.getLogger(__name__)
 

@@ -1,8 +1,8 @@
 """The bulk ingestion worker: audio files in, AuroLA vectors in a Qdrant collection out.
 
-    from ingest import IngestConfig, embedder_info, run_ingest
+    from ingest import IngestConfig, run_ingest, store_windowing
     config = IngestConfig(window_s=30.0, batch_size=8, workers=4)
-    store = AudioStore(client, "sounds", embedder_info(embedder, config))
+    store = AudioStore.for_embedder(client, "sounds", embedder, **store_windowing(config))
     summary = run_ingest(["/data/archive"], store, embedder, config)
 
 Modules: `sources` (directories, globs, manifests, stdin), `config`, `plan` (hash + header -> segments),
@@ -24,6 +24,7 @@ __all__ = [
     "iter_source_files",
     "parse_shard",
     "run_ingest",
+    "store_windowing",
 ]
 
 _WHERE = {
@@ -34,6 +35,7 @@ _WHERE = {
     "iter_source_files": "sources",
     "embedder_info": "run",
     "run_ingest": "run",
+    "store_windowing": "run",
 }
 
 

@@ -1,4 +1,4 @@
-"""`aurola-qdrant ingest`: bulk ingestion into a Qdrant collection.
+"""`aurola-qdrant ingest`: bulk ingestion into a Qdrant collection (mounted by the `aurola-qdrant` group).
 
 The commands compose the library with the `ingest` package, imported when a command runs. Exit status of
 ``ingest``: 0 all files ingested or already complete; 1 some files failed (see ``--failures``); 2 bad
@@ -18,8 +18,9 @@ from typing import Any
 
 import click
 
-from ._output import echo_json
-from ._qdrant import make_client, qdrant_options
+from aurola_qdrant.cli._errors import one_line, scrub_message, verbosity
+from aurola_qdrant.cli._output import echo_json
+from aurola_qdrant.cli._qdrant import make_client, qdrant_options
 
 __all__ = ["ingest"]
 
@@ -45,7 +46,7 @@ def _metadata(pairs: tuple[str, ...]) -> dict[str, Any]:
 
 
 def _progress(enabled: bool | None) -> Any:
-    from ingest.progress import LogProgress, TerminalProgress
+    from .progress import LogProgress, TerminalProgress
 
     if enabled is None:
         enabled = sys.stderr.isatty()
@@ -89,7 +90,7 @@ def ingest(sources: tuple[str, ...], **opts: Any) -> None:
     metadata columns), an audio file, or `-` for a list of paths on stdin. Files up to --window seconds
     become one point; longer ones are cut into windows. Complete files are skipped (state lives in Qdrant).
     """
-    from ingest.config import AUDIO_EXTENSIONS, IngestConfig, parse_shard
+    from .config import AUDIO_EXTENSIONS, IngestConfig, parse_shard
 
     try:
         index, count = parse_shard(opts["shard"])
@@ -123,10 +124,9 @@ def ingest(sources: tuple[str, ...], **opts: Any) -> None:
 def _run(sources: tuple[str, ...], opts: dict[str, Any], config: Any) -> Any:
     from aurola_qdrant.retry import RetryPolicy
     from aurola_qdrant.store import AudioStore
-    from ingest import embedder_info, run_ingest
-    from ingest.report import IngestSummary
 
-    from ._errors import one_line, scrub_message, verbosity
+    from .report import IngestSummary
+    from .run import run_ingest, store_windowing
 
     client = None
     collection = opts["collection"]
@@ -138,7 +138,7 @@ def _run(sources: tuple[str, ...], opts: dict[str, Any], config: Any) -> Any:
         )
         client = _client_for(opts, config)
         retry = RetryPolicy(max_attempts=1000, max_delay_s=opts["retry_budget"], hint="--retry-budget")
-        store = AudioStore(client, collection, embedder_info(embedder, config), retry=retry)
+        store = AudioStore.for_embedder(client, collection, embedder, **store_windowing(config), retry=retry)
         return run_ingest(sources, store, embedder, config, progress=_progress(opts["show_bar"]))
     except Exception as err:  # every failure: one line, the summary so far, exit 3 (a rerun resumes)
         if verbosity() > 0:

@@ -9,7 +9,7 @@ import resource
 import time
 from collections.abc import Iterable
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypedDict
 
 from aurola_qdrant.store import AudioStore, EmbedderInfo
 
@@ -20,14 +20,25 @@ from .report import FailureLog, IngestSummary
 from .sources import SourceFile, iter_source_files
 from .state import RunState
 
-__all__ = ["embedder_info", "run_ingest"]
+__all__ = ["embedder_info", "run_ingest", "store_windowing"]
 
 logger = logging.getLogger(__name__)
 
 
 def embedder_info(embedder: Any, config: IngestConfig) -> EmbedderInfo:
-    """The `EmbedderInfo` a collection records for ``embedder`` with ``config``'s windowing."""
-    return embedder.embedder_info(window_s=float(config.window_s), hop_s=config.hop)
+    """The `EmbedderInfo` a collection records for ``embedder`` with ``config``'s windowing (what
+    ``AudioStore.for_embedder(client, collection, embedder, **store_windowing(config))`` binds)."""
+    return embedder.embedder_info(**store_windowing(config))
+
+
+class Windowing(TypedDict):
+    window_s: float
+    hop_s: float
+
+
+def store_windowing(config: IngestConfig) -> Windowing:
+    """``window_s``/``hop_s`` of ``config`` as `AudioStore.for_embedder` takes them."""
+    return {"window_s": float(config.window_s), "hop_s": float(config.hop)}
 
 
 def _check_compatible(store: AudioStore, embedder: Any, config: IngestConfig) -> None:

@@ -38,22 +38,10 @@ class Uploader:
 
     def record(self, seg: Segment) -> SegmentRecord:
         plan = self.state.files[seg.key].plan
-        start, end = plan.bounds[seg.index]
         meta = {**self.config.metadata, **plan.metadata}
         if seg.peak <= SILENCE_PEAK:
             meta["silent"] = True
-        return SegmentRecord(
-            file_id=plan.file_id,
-            source=plan.path,
-            start_s=start,
-            end_s=end,
-            segment_index=seg.index,
-            n_segments=plan.n_segments,
-            duration_s=plan.duration_s,
-            sample_rate=plan.sample_rate,
-            channels=plan.channels,
-            metadata=meta,
-        )
+        return SegmentRecord.of_segment(plan.file_id, plan.path, plan, plan.bounds, seg.index, meta)
 
     def _upload(self, segments: list[Segment], vectors: np.ndarray) -> None:
         records = [self.record(s) for s in segments]

@@ -21,7 +21,7 @@ __all__ = ["main"]
 COMMANDS = {
     "models": "aurola_qdrant.cli.models:models",
     "embed": "aurola_qdrant.cli.embed:embed",
-    "ingest": "aurola_qdrant.cli.ingest:ingest",
+    "ingest": "ingest.cli:ingest",
     "collection": "aurola_qdrant.cli.collection:collection",
     "ingest-text": "aurola_qdrant.cli.search:ingest_text",
     "search": "aurola_qdrant.cli.search:search",
@@ -31,7 +31,7 @@ COMMANDS = {
     "train-reranker": "aurola_qdrant.cli.rerank_train:train_reranker",
     "build-tag-vocab": "aurola_qdrant.cli.evaluate:build_tag_vocab",
     "synth": "aurola_qdrant.cli.train:synth",
-    "quickstart": "aurola_qdrant.cli.quickstart:quickstart",
+    "quickstart": "aurola_quickstart.cli:quickstart",
 }
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 from qdrant_client import QdrantClient, models
@@ -16,6 +16,12 @@ from .embedder_info import EmbedderInfo
 from .records import SegmentRecord
 
 __all__ = ["AudioStore"]
+
+
+class Embedding(Protocol):
+    """What binding a store needs of an embedder: its collection identity for a windowing."""
+
+    def embedder_info(self, window_s: float | None = None, hop_s: float | None = None) -> EmbedderInfo: ...
 
 
 class AudioStore:
@@ -44,6 +50,24 @@ class AudioStore:
         self.embedder_info = info
         self.config = config if config is not None else StoreConfig()
         self._net = Net(client, collection, retry if retry is not None else QDRANT_RETRY)
+
+    @classmethod
+    def for_embedder(
+        cls,
+        client: QdrantClient,
+        collection: str,
+        embedder: Embedding,
+        *,
+        window_s: float | None = None,
+        hop_s: float | None = None,
+        config: StoreConfig | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> AudioStore:
+        """The store of ``embedder``'s vectors in ``collection``, segments cut with ``window_s``/``hop_s``
+        (None: whole clips / query side): the one place a store is bound to an embedder's identity
+        (``embedder.embedder_info(window_s, hop_s)``)."""
+        info = embedder.embedder_info(window_s=window_s, hop_s=hop_s)
+        return cls(client, collection, info, config, retry=retry)
 
     def __repr__(self) -> str:
         return f"AudioStore(collection={self.collection!r}, vector={self.embedder_info.vector_name!r})"

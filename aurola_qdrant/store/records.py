@@ -21,9 +21,9 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from ..ids import point_id
 
@@ -49,6 +49,17 @@ RESERVED_FIELDS = frozenset(
         "n_segments",
     }
 )
+
+
+class AudioFacts(Protocol):
+    """What a record needs to know of its whole source file (`AudioInfo` and ingest's plans have it)."""
+
+    @property
+    def duration_s(self) -> float: ...
+    @property
+    def sample_rate(self) -> int: ...
+    @property
+    def channels(self) -> int: ...
 
 
 def complete_field(vector_name: str) -> str:
@@ -138,6 +149,33 @@ class SegmentRecord:
             raise ValueError(
                 f"metadata must be JSON-serialisable (finite numbers, str, lists, dicts): {err}"
             ) from err
+
+    @classmethod
+    def of_segment(
+        cls,
+        file_id: str,
+        source: str,
+        audio: AudioFacts,
+        bounds: Sequence[tuple[float, float]],
+        index: int,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> SegmentRecord:
+        """The record of segment ``index`` of a file: the one place a file's facts (``audio``: its header's
+        duration, sample rate and channels, e.g. an `AudioInfo` or a planned file) and its planned
+        ``bounds`` become a point. Raises ValueError like the constructor."""
+        start, end = bounds[index]
+        return cls(
+            file_id=file_id,
+            source=source,
+            start_s=start,
+            end_s=end,
+            segment_index=index,
+            n_segments=len(bounds),
+            duration_s=audio.duration_s,
+            sample_rate=audio.sample_rate,
+            channels=audio.channels,
+            metadata=metadata if metadata is not None else {},
+        )
 
     @property
     def point_id(self) -> str:

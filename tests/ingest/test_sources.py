@@ -106,7 +106,7 @@ def test_parse_shard_and_config_validation():
 
 def test_cli_metadata_and_scrub():
     from aurola_qdrant.cli._qdrant import scrub
-    from aurola_qdrant.cli.ingest import _metadata
+    from ingest.cli import _metadata
 
     assert _metadata(("a=b", "year:=1999", "ok:=true", "eq=x=y")) == {
         "a": "b",

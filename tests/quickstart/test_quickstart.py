@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from aurola_qdrant import AurolaEmbedder
 from aurola_qdrant.cli import main as cli
-from aurola_qdrant.cli.quickstart import quickstart
+from aurola_quickstart.cli import quickstart
 
 
 def _run(args: list[str]) -> str:
@@ -90,7 +90,7 @@ def test_full_quickstart_meets_its_targets(tmp_path: Path) -> None:
 
 
 def test_stages_skip_finished_work_and_force_removes_only_quickstart_outputs(tmp_path: Path) -> None:
-    from trainer.quickstart import Stages
+    from aurola_quickstart.stages import Stages
 
     lines: list[str] = []
     (tmp_path / "mine.txt").write_text("user file")
