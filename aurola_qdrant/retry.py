@@ -22,7 +22,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import random
-import re
 import sys
 import time
 from collections.abc import Callable
@@ -35,6 +34,7 @@ from qdrant_client.common.client_exceptions import ResourceExhaustedResponse
 from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
 
 from .errors import StoreUnavailableError
+from .redact import redact
 
 __all__ = ["QDRANT_RETRY", "RetryPolicy", "is_transient"]
 
@@ -79,16 +79,8 @@ def is_transient(exc: BaseException) -> bool:
     return _is_transient_grpc(exc)
 
 
-_SECRET_PATTERNS = (
-    (re.compile(r"(?i)(api[-_]?key|authorization|token|password)(['\"]?\s*[:=]\s*)\S+"), r"\1\2***"),
-    (re.compile(r"(://)[^/@\s]+@"), r"\1***@"),  # credentials embedded in a URL
-)
-
-
 def _describe(exc: BaseException) -> str:
-    text = str(exc).replace("\n", " ")
-    for pattern, replacement in _SECRET_PATTERNS:
-        text = pattern.sub(replacement, text)
+    text = redact(str(exc).replace("\n", " "))
     if isinstance(exc, ResponseHandlingException) and isinstance(exc.source, BaseException):
         return f"{type(exc).__name__}({_describe(exc.source)})"
     return f"{type(exc).__name__}: {text[:300]}"

@@ -69,8 +69,7 @@ def _size(path: str) -> int:
 
 
 def _dry_run(files: list[SourceFile], store: AudioStore, config: IngestConfig, state: RunState) -> None:
-    exists = bool(store.client.collection_exists(store.collection))
-    todo = list(plan_files(files, config, store, state, write=False, check_store=exists))
+    todo = list(plan_files(files, config, store, state, write=False, check_store=store.exists()))
     state.summary.segments_planned = sum(p.n_segments for p in todo)
     state.summary.planned = [
         {"path": p.path, "file_id": p.file_id, "segments": p.n_segments, "duration_s": round(p.duration_s, 3)}

@@ -96,11 +96,9 @@ def describe(exc: BaseException) -> str:
 
 
 def scrub_message(text: str, ctx: click.Context | None = None) -> str:
-    from ._qdrant import scrub
+    from ..redact import redact
 
-    for secret in secrets(ctx):
-        text = scrub(text, secret)
-    return scrub(text, None)
+    return redact(text, secrets(ctx))
 
 
 def fail(exc: BaseException, ctx: click.Context | None = None, *, exit_code: int = 1) -> NoReturn:

@@ -4,7 +4,6 @@ terminal: `scrub` masks it in every message a command prints."""
 
 from __future__ import annotations
 
-import re
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -16,14 +15,12 @@ from ._errors import remember_secret
 
 __all__ = ["make_client", "qdrant_options", "scrub"]
 
-_SECRET = re.compile(r"(?i)(api[-_]?key|authorization|token|password)(['\"]?\s*[:=]\s*)\S+")
-
 
 def scrub(text: str, secret: str | None) -> str:
     """``text`` with ``secret`` and anything shaped like ``api-key: ...`` replaced by ``***``."""
-    if secret:
-        text = text.replace(secret, "***")
-    return _SECRET.sub(r"\1\2***", text)
+    from ..redact import redact
+
+    return redact(text, [secret])
 
 
 def make_client(url: str | None, api_key: str | None, path: str | Path, *, create: bool = True) -> Any:

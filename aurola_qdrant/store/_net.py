@@ -24,10 +24,9 @@ import weakref
 from dataclasses import dataclass
 from typing import Any
 
-from qdrant_client import QdrantClient
-
 from ..errors import StorageFullError
 from ..retry import RetryPolicy
+from .engine import Engine
 
 __all__ = ["Net", "call", "engine_state", "is_disk_full", "is_local_mode", "is_thread_safe", "where"]
 
@@ -50,8 +49,10 @@ def is_local_mode(client: Any) -> bool:
 
 
 def is_thread_safe(client: Any) -> bool:
-    """False for engines that must be called one thread at a time (qdrant-client's local mode)."""
-    return not is_local_mode(client)
+    """False for engines that must be called one thread at a time: an engine's own ``thread_safe``
+    attribute when it has one (`Engine`), else False for qdrant-client's local mode only."""
+    declared = getattr(client, "thread_safe", None)
+    return bool(declared) if isinstance(declared, bool) else not is_local_mode(client)
 
 
 def engine_state(client: Any) -> _EngineState:
@@ -66,12 +67,14 @@ def engine_state(client: Any) -> _EngineState:
 
 def where(client: Any) -> str:
     """Where ``client`` points, for messages: the server URL or the embedded folder (never credentials)."""
+    declared = getattr(client, "location", None)
     inner = getattr(client, "_client", None)
-    location = getattr(inner, "rest_uri", None) or getattr(inner, "location", None)
+    location = declared if isinstance(declared, str) else None
+    location = location or getattr(inner, "rest_uri", None) or getattr(inner, "location", None)
     return str(location) if location else "Qdrant"
 
 
-def call(client: Any, policy: RetryPolicy, method: str, /, operation: str = "", **kwargs: Any) -> Any:
+def call(client: Engine, policy: RetryPolicy, method: str, /, operation: str = "", **kwargs: Any) -> Any:
     """``client.<method>(**kwargs)`` under ``policy``, serialised for engines that need it.
 
     The method is looked up at call time (so a wrapped or patched client is honoured).
@@ -121,7 +124,7 @@ class Net:
     write whose first try was applied but unacknowledged is harmless.
     """
 
-    client: QdrantClient
+    client: Engine
     collection: str
     policy: RetryPolicy
 

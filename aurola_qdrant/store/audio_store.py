@@ -73,6 +73,10 @@ class AudioStore:
         return f"AudioStore(collection={self.collection!r}, vector={self.embedder_info.vector_name!r})"
 
     # schema ---------------------------------------------------------------------------------------------
+    def exists(self) -> bool:
+        """Whether the collection exists (nothing is created)."""
+        return bool(self._net.call("collection_exists"))
+
     def ensure_collection(self) -> models.CollectionInfo:
         """Create or validate the collection and our vector; create payload indexes (idempotent).
 

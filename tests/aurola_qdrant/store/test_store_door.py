@@ -97,3 +97,40 @@ def test_local_mode_calls_run_one_at_a_time_and_server_clients_stay_concurrent()
         t.join()
     assert most[0] == 1
     local.close()
+
+
+def test_the_engine_interface_is_what_the_store_calls_and_qdrant_client_provides_it() -> None:
+    import ast
+    from pathlib import Path
+
+    from aurola_qdrant.store.engine import ENGINE_METHODS, Engine
+
+    client = QdrantClient(":memory:")
+    assert isinstance(client, Engine)
+    # every method the packages send through the door is part of the interface
+    root = Path(__file__).resolve().parents[3]
+    called: set[str] = set()
+    for path in (p for pkg in ("aurola_qdrant", "ingest", "trainer", "aurola_quickstart")
+                 for p in (root / pkg).rglob("*.py")):  # fmt: skip
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (
+                isinstance(node, ast.Call)
+                and getattr(node.func, "attr", getattr(node.func, "id", "")) == "call"
+            ):
+                called |= {
+                    a.value for a in node.args if isinstance(a, ast.Constant) and isinstance(a.value, str)
+                }
+    assert called and called <= set(ENGINE_METHODS), called - set(ENGINE_METHODS)
+    client.close()
+
+
+def test_an_engine_that_declares_itself_not_thread_safe_is_serialised() -> None:
+    class Declared(_Remote):
+        thread_safe = False
+        location = "/data/edge"
+
+    engine = Declared(up=True)
+    assert not is_thread_safe(engine) and engine_state(engine).lock is not None
+    from aurola_qdrant.store._net import where
+
+    assert where(engine) == "/data/edge"
