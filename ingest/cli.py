@@ -19,8 +19,11 @@ from typing import Any
 import click
 
 from aurola_qdrant.cli._errors import one_line, scrub_message, verbosity
+from aurola_qdrant.cli._fields import config_option
 from aurola_qdrant.cli._output import echo_json
 from aurola_qdrant.cli._qdrant import make_client, qdrant_options
+
+from .config import IngestConfig
 
 __all__ = ["ingest"]
 
@@ -63,11 +66,11 @@ def _progress(enabled: bool | None) -> Any:
 @click.option("--collection", required=True, help="Qdrant collection to write (created if missing).")
 @qdrant_options
 @click.option("--model", default="aurola-3b", show_default=True, help="Registry name, repo id or folder.")
-@click.option("--window", type=float, default=30.0, show_default=True, help="Seconds per segment.")
-@click.option("--hop", type=float, default=None, help="Seconds between window starts [default: --window].")
-@click.option("--batch-size", type=int, default=8, show_default=True, help="Segments per model call.")
-@click.option("--workers", type=int, default=min(4, os.cpu_count() or 1), show_default=True,
-              help="Decode worker processes.")  # fmt: skip
+@config_option(IngestConfig, "window_s", "--window", type=float)
+@config_option(IngestConfig, "hop_s", "--hop", type=float)
+@config_option(IngestConfig, "batch_size", "--batch-size", type=int)
+# the CLI's worker default follows the machine (the library keeps a fixed default)
+@config_option(IngestConfig, "workers", "--workers", type=int, default=min(4, os.cpu_count() or 1))
 @click.option("--device", default=None, help="torch device (default: cuda if available, else cpu).")
 @click.option("--metadata", multiple=True, metavar="KEY=VALUE",
               help="Payload on every point; repeatable. KEY=VALUE stores a string, KEY:=JSON a typed value "
@@ -90,15 +93,15 @@ def ingest(sources: tuple[str, ...], **opts: Any) -> None:
     metadata columns), an audio file, or `-` for a list of paths on stdin. Files up to --window seconds
     become one point; longer ones are cut into windows. Complete files are skipped (state lives in Qdrant).
     """
-    from .config import AUDIO_EXTENSIONS, IngestConfig, parse_shard
+    from .config import AUDIO_EXTENSIONS, parse_shard
 
     try:
         index, count = parse_shard(opts["shard"])
         exts = tuple(e if e.startswith(".") else f".{e}" for e in opts["extensions"]) or AUDIO_EXTENSIONS
         default_failures = f"ingest-failures-{opts['collection']}-{index}of{count}.jsonl"
         config = IngestConfig(
-            window_s=opts["window"],
-            hop_s=opts["hop"],
+            window_s=opts["window_s"],
+            hop_s=opts["hop_s"],
             batch_size=opts["batch_size"],
             workers=opts["workers"],
             shard=(index, count),

@@ -80,10 +80,21 @@ class IngestConfig:
         probe_threads: threads hashing files and reading headers.
     """
 
-    window_s: float = DEFAULT_WINDOW_S
-    hop_s: float | None = DEFAULT_HOP_S
-    batch_size: int = 8
-    workers: int = 2
+    window_s: float = field(
+        default=DEFAULT_WINDOW_S,
+        metadata={"help": "Segment length; files up to this long are one point, longer ones are windowed.",
+                  "unit": "seconds"},
+    )  # fmt: skip
+    hop_s: float | None = field(
+        default=DEFAULT_HOP_S,
+        metadata={"help": "Seconds between window starts [default: the window].", "unit": "seconds"},
+    )
+    batch_size: int = field(
+        default=8, metadata={"help": "Segments per model call (of similar length).", "unit": "segments"}
+    )
+    workers: int = field(
+        default=2, metadata={"help": "Decode/resample worker processes.", "unit": "processes"}
+    )
     shard: tuple[int, int] = (0, 1)
     metadata: Mapping[str, Any] = field(default_factory=dict)
     extensions: tuple[str, ...] = AUDIO_EXTENSIONS
