@@ -65,3 +65,15 @@ def test_collection_info_counts_paths_like_a_rerun(h, tmp_path, tiny_thinker):
     summary = json.loads(rerun.stdout)
     assert (row["files"], row["paths"]) == (2, 3) and summary["files_skipped"] == row["paths"]
     assert rerun.stdout.strip() == json.dumps(summary, indent=2, ensure_ascii=False)
+
+
+def test_ingest_help_quotes_the_config_defaults_and_help():
+    from aurola_qdrant.cli._fields import field_help
+    from ingest import IngestConfig
+
+    text = " ".join(CliRunner().invoke(main, ["ingest", "--help"], terminal_width=400).output.split())
+    defaults = IngestConfig()
+    for field, flag in (("window_s", "--window"), ("batch_size", "--batch-size")):
+        assert f"{flag} " in text and field_help(IngestConfig, field) in text
+        assert f"[default: {getattr(defaults, field)}]" in text
+    assert field_help(IngestConfig, "hop_s") in text
