@@ -15,6 +15,7 @@ __all__ = [
     "EMB_TOKEN",
     "PROMPT_VERSION",
     "RERANK_A2T_QUERY",
+    "RERANK_ANSWERS",
     "RERANK_CANDIDATE",
     "RERANK_INSTRUCTION",
     "RERANK_QUERY",
@@ -42,6 +43,8 @@ RERANK_QUERY = "Query:"
 RERANK_CANDIDATE = "Candidate:"
 RERANK_T2A_TEMPLATE = "Find an audio containing the sound events in the following caption: {caption}"
 RERANK_A2T_QUERY = "Find a caption describing the sound events in the given audio."
+# The judge's answers: P(Yes) compares the next-token logits of their first tokens, in this order.
+RERANK_ANSWERS = ("Yes", "No")
 
 # A content item standing for one audio clip; the chat template renders it as
 # <|audio_bos|><|AUDIO|><|audio_eos|>, and the input builder expands <|AUDIO|> to one token per frame.

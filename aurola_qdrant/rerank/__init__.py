@@ -1,14 +1,18 @@
-"""Re-ranker internals: fusion-weight config, shared-prefix planning and the two-logit Yes/No scoring.
+"""The AuroLA Yes/No re-ranker and its parts: the class (`reranker`), fusion-weight config (`config`),
+shared-prefix planning (`prefix`) and the two-logit scoring passes (`scoring`).
 
-The public class is `aurola_qdrant.reranker.AurolaReranker`; these modules hold its pieces.
+Importing this package is cheap (torch loads on the first scoring call).
 """
 
 from .config import DIRECTIONS, RERANKER_CONFIG_FILE, RerankerConfig, config_for
 from .prefix import common_prefix_length, expand_audio_slots, shared_prefix_length, split_audios
+from .reranker import AurolaReranker, RerankStats
 
 __all__ = [
     "DIRECTIONS",
     "RERANKER_CONFIG_FILE",
+    "AurolaReranker",
+    "RerankStats",
     "RerankerConfig",
     "common_prefix_length",
     "config_for",

@@ -12,12 +12,20 @@ only those identical tokens, so their keys/values are those of the full computat
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
-from ..model.inputs import EncodedPrompt, audio_token_count
+from ..model.inputs import EncodedPrompt, InputBuilder, audio_token_count
+from ..prompts import RERANK_CANDIDATE
 
-__all__ = ["common_prefix_length", "expand_audio_slots", "shared_prefix_length", "split_audios"]
+__all__ = [
+    "common_prefix_length",
+    "expand_audio_slots",
+    "prefix_ids",
+    "shared_prefix_length",
+    "split_audios",
+]
 
 
 def common_prefix_length(a: Sequence[int], b: Sequence[int]) -> int:
@@ -78,3 +86,21 @@ def split_audios(
     ]
     pairs = list(zip(prompt.audios, starts, strict=True))
     return tuple(a for a, st in pairs if st < s), tuple(a for a, st in pairs if st >= s)
+
+
+def prefix_ids(
+    inputs: InputBuilder, messages: list[dict[str, Any]], candidate: str, audios: Sequence[np.ndarray]
+) -> list[int]:
+    """Ids of the rendered prompt up to and including "Candidate:", with the clips in ``audios`` (the ones
+    before it) expanded to their frame counts; ``candidate`` is how the candidate's rendering begins.
+    Empty when the rendering does not split there (nothing is shared then)."""
+    text = inputs.render(messages, add_generation_prompt=True)
+    cut = text.rfind(RERANK_CANDIDATE + candidate)
+    if cut < 0:
+        return []
+    ids = inputs.tokenizer(text[: cut + len(RERANK_CANDIDATE)], add_special_tokens=False)["input_ids"]
+    frames = [inputs.n_frames(int(a.shape[0])) for a in audios]
+    try:
+        return expand_audio_slots(ids, inputs.audio_token_id, frames)
+    except ValueError:
+        return []
