@@ -25,7 +25,11 @@ __version__ = "0.1.0"
 # name -> submodule that defines it; resolved lazily so that `import aurola_qdrant` never pulls torch.
 _LAZY = {
     "AurolaEmbedder": ".embedder",
-    "AurolaReranker": ".reranker",
+    "AurolaReranker": ".rerank",
+    "Embedder": ".protocols",
+    "BatchEmbedder": ".protocols",
+    "Reranker": ".protocols",
+    "AudioItem": ".audio",
     "AudioStore": ".store",
     "StoreConfig": ".store",
     "AudioSearch": ".search",
@@ -37,9 +41,10 @@ _LAZY = {
 }
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .audio import AudioSegment, audio_info, iter_windows, load_audio
+    from .audio import AudioItem, AudioSegment, audio_info, iter_windows, load_audio
     from .embedder import AurolaEmbedder
-    from .reranker import AurolaReranker
+    from .protocols import BatchEmbedder, Embedder, Reranker
+    from .rerank import AurolaReranker
     from .search import AudioSearch, SearchHit
     from .store import AudioStore, StoreConfig
 
@@ -55,6 +60,7 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "AudioDecodeError",
+    "AudioItem",
     "AudioSearch",
     "AudioSegment",
     "AudioStore",
@@ -62,10 +68,13 @@ __all__ = [
     "AurolaEmbedder",
     "AurolaError",
     "AurolaReranker",
+    "BatchEmbedder",
     "CollectionMismatchError",
+    "Embedder",
     "InputError",
     "ModelLoadError",
     "ModelSpec",
+    "Reranker",
     "SearchHit",
     "StoreConfig",
     "StoreUnavailableError",

@@ -4,24 +4,19 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from qdrant_client import QdrantClient, models
 
-from ..audio import SAMPLE_RATE, AudioSegment
-from ..embedder import to_waveform
+from ..audio import SAMPLE_RATE, AudioItem, AudioSegment, to_waveform
 from ..errors import AurolaError, InputError
 from ..ids import file_id as content_hash
+from ..protocols import Embedder, Reranker, check_reranker
 from ..retry import RetryPolicy
 from .candidates import load_candidates
 from .compat import embedder_info, open_for_query
 from .fusion import check_counts, fuse_and_sort, fusion_plan, score_candidates
 from .hits import SearchHit, hit_from_point
-
-if TYPE_CHECKING:
-    from ..embedder import AudioItem, AurolaEmbedder
 
 __all__ = ["MAX_QUERY_CHARS", "AudioSearch"]
 
@@ -53,20 +48,22 @@ class AudioSearch:
 
     Construction checks that the collection exists and that its recorded embedder for
     ``embedder.vector_name`` is query-compatible (model, revision, prompt version, dimension), raising
-    `CollectionMismatchError` otherwise. ``reranker`` is anything with ``score_text_to_audio(text, items)``
-    returning P(Yes) per item (e.g. `AurolaReranker`); optional ``default_alpha(direction)``.
+    `CollectionMismatchError` otherwise, and raises TypeError for a ``reranker`` that does not satisfy
+    `aurola_qdrant.Reranker`. ``embedder`` and ``reranker`` are `AurolaEmbedder` / `AurolaReranker` or
+    anything satisfying the protocols (e.g. the torch-free fakes of `aurola_qdrant.testing`).
     """
 
     def __init__(
         self,
         client: QdrantClient,
         collection: str,
-        embedder: AurolaEmbedder,
-        reranker: Any = None,
+        embedder: Embedder,
+        reranker: Reranker | None = None,
         *,
         retry: RetryPolicy | None = None,
         load_workers: int = 4,
     ) -> None:
+        check_reranker(reranker)
         self.embedder = embedder
         self.reranker = reranker
         self.collection = collection
@@ -112,11 +109,14 @@ class AudioSearch:
         hits = self._retrieve(
             vector, max(candidates, limit) if reranking else limit, query_filter, group_by_file
         )
-        if not reranking or not hits:
+        reranker = self.reranker
+        if not reranking or reranker is None or not hits:  # fusion_plan never re-ranks without one
             return hits[:limit]
-        items, reasons = self._prepare(load_candidates(hits, self.load_workers))
-        readable = sorted(items)
-        scores, errors = score_candidates([items[i] for i in readable], self._scorer(text))
+        waves, reasons = self._prepare(reranker, load_candidates(hits, self.load_workers))
+        readable = sorted(waves)
+        scores, errors = score_candidates(
+            [waves[i] for i in readable], lambda batch: reranker.score_text_to_audio_waveforms(text, batch)
+        )
         by_hit = {readable[j]: p for j, p in scores.items()}
         reasons.update({readable[j]: reason for j, reason in errors.items()})
         return fuse_and_sort(hits, by_hit, reasons, weight, limit)
@@ -144,34 +144,26 @@ class AudioSearch:
         vector = self.embedder.embed_audio([(waveform, SAMPLE_RATE)])[0]
         return self._retrieve(vector, limit, query_filter, group_by_file)
 
-    def _prepare(self, loaded: list[AudioSegment | str]) -> tuple[dict[int, Any], dict[int, str]]:
-        """Split decoded candidates into model-ready items and failure reasons (by hit index).
+    @staticmethod
+    def _prepare(
+        reranker: Reranker, loaded: list[AudioSegment | str]
+    ) -> tuple[dict[int, np.ndarray], dict[int, str]]:
+        """Split decoded candidates into checked waveforms and failure reasons (by hit index).
 
-        With `AurolaReranker`, ``load_candidate`` also checks each clip against the model's limits (too
-        short, over 300 s), so one bad candidate is flagged alone instead of failing the batched call."""
-        check = getattr(self.reranker, "load_candidate", None)
-        items: dict[int, Any] = {}
+        ``load_candidate`` checks each clip against the model's limits (too short, over 300 s), so one bad
+        candidate is flagged alone instead of failing the batched call, and the re-ranker gets samples it
+        need not decode or check again."""
+        items: dict[int, np.ndarray] = {}
         reasons: dict[int, str] = {}
         for i, item in enumerate(loaded):
             if isinstance(item, str):
                 reasons[i] = item
                 continue
             try:
-                items[i] = check(item) if self._waveform_api and check is not None else item
+                items[i] = reranker.load_candidate(item)
             except AurolaError as err:
                 reasons[i] = f"{type(err).__name__}: {err}"
         return items, reasons
-
-    @property
-    def _waveform_api(self) -> bool:
-        return hasattr(self.reranker, "load_candidate") and hasattr(
-            self.reranker, "score_text_to_audio_waveforms"
-        )
-
-    def _scorer(self, text: str) -> Callable[[list[Any]], Any]:
-        if self._waveform_api:  # items are checked waveforms: no second decode/check inside the re-ranker
-            return lambda items: self.reranker.score_text_to_audio_waveforms(text, items)
-        return lambda items: self.reranker.score_text_to_audio(text, items)
 
     def _retrieve(
         self, vector: np.ndarray, n: int, query_filter: models.Filter | None, group_by_file: bool

@@ -14,12 +14,12 @@ from ..store.schema import recorded_embedders
 if TYPE_CHECKING:
     from qdrant_client import QdrantClient
 
-    from ..embedder import AurolaEmbedder
+    from ..protocols import Embedder
 
 __all__ = ["embedder_info", "open_for_query", "recorded_query_model"]
 
 
-def embedder_info(embedder: AurolaEmbedder) -> EmbedderInfo:
+def embedder_info(embedder: Embedder) -> EmbedderInfo:
     """The identity a collection must have recorded for ``embedder``'s queries to be comparable.
 
     Windowing is left unset: it shapes the stored segments, not query vectors, and

@@ -2,43 +2,38 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
-
-import numpy as np
 from qdrant_client import QdrantClient, models
 
-from ..audio import SAMPLE_RATE
-from ..embedder import to_waveform
+from ..audio import SAMPLE_RATE, AudioItem, to_waveform
+from ..protocols import Embedder, Reranker, check_reranker
 from ..retry import RetryPolicy
 from .compat import embedder_info, open_for_query
 from .fusion import check_counts, fuse_and_sort, fusion_plan, score_candidates
 from .hits import SearchHit, hit_from_point
 from .text_collection import TEXT_CONFIG
 
-if TYPE_CHECKING:
-    from ..embedder import AudioItem, AurolaEmbedder
-
 __all__ = ["TextSearch"]
 
 
 class TextSearch:
     """Rank the texts of ``collection`` (written by `ingest_texts` / ``aurola-qdrant ingest-text``) for an
-    audio clip, re-ranking with ``reranker.score_audio_to_text(audio_item, texts)`` when given.
+    audio clip, re-ranking with ``reranker.score_audio_waveform_to_text(waveform, texts)`` when given.
 
     Construction refuses a missing collection or one whose recorded embedder differs from ``embedder``
-    (`CollectionMismatchError`).
+    (`CollectionMismatchError`), and a ``reranker`` that does not satisfy `aurola_qdrant.Reranker`
+    (TypeError).
     """
 
     def __init__(
         self,
         client: QdrantClient,
         collection: str,
-        embedder: AurolaEmbedder,
-        reranker: Any = None,
+        embedder: Embedder,
+        reranker: Reranker | None = None,
         *,
         retry: RetryPolicy | None = None,
     ) -> None:
+        check_reranker(reranker)
         self.embedder = embedder
         self.reranker = reranker
         self.collection = collection
@@ -48,12 +43,6 @@ class TextSearch:
 
     def __repr__(self) -> str:
         return f"TextSearch({self.collection!r}, vector={self.store.embedder_info.vector_name!r})"
-
-    def _scorer(self, waveform: np.ndarray) -> Callable[[list[Any]], Any]:
-        score_waveform = getattr(self.reranker, "score_audio_waveform_to_text", None)
-        if score_waveform is not None:  # the query clip is already decoded: hand the samples over as they are
-            return lambda texts: score_waveform(waveform, texts)
-        return lambda texts: self.reranker.score_audio_to_text((waveform, SAMPLE_RATE), texts)
 
     def describe(
         self,
@@ -84,10 +73,14 @@ class TextSearch:
             hit_from_point(p, audio=False)
             for p in self.store.query(vector, limit=n, query_filter=query_filter)
         ]
-        if not reranking or not hits:
+        reranker = self.reranker
+        if not reranking or reranker is None or not hits:  # fusion_plan never re-ranks without one
             return hits[:limit]
         with_text = [i for i, h in enumerate(hits) if h.text]
-        scores, errors = score_candidates([hits[i].text for i in with_text], self._scorer(waveform))
+        scores, errors = score_candidates(  # the query clip is decoded once, for both models
+            [hits[i].text for i in with_text],
+            lambda texts: reranker.score_audio_waveform_to_text(waveform, texts),
+        )
         by_hit = {with_text[j]: p for j, p in scores.items()}
         reasons = {i: "payload has no 'text'" for i, h in enumerate(hits) if not h.text}
         reasons.update({with_text[j]: reason for j, reason in errors.items()})
