@@ -7,8 +7,8 @@ Everything random about one sample (which caption granularity is drawn) comes fr
 ``default_rng([seed, e, index])``, so a sample is a pure function of (epoch, index) no matter which worker
 builds it. A data position is therefore just (epoch, batches done in that epoch).
 
-Prompts are built by `AurolaEmbedder.text_prompt` / `audio_prompt` and batched by `InputBuilder.collate`:
-the very code the embedder runs at inference (never a second copy).
+Prompts are built and batched by `aurola_qdrant.model.EmbedPrompts`, from the tokenizer and feature
+extractor alone: the very code `AurolaEmbedder` runs at inference (never a second copy).
 """
 
 from __future__ import annotations
@@ -16,15 +16,14 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from aurola_qdrant.audio import SAMPLE_RATE, load_audio
-from aurola_qdrant.embedder import AurolaEmbedder
-from aurola_qdrant.model import EncodedPrompt, LoadedThinker
+from aurola_qdrant.model import EmbedPrompts, EncodedPrompt, LoadedThinker
 from trainer.losses import cluster_set_keys
 from trainer.manifest import ManifestItem, draw_caption, tag_cluster_set
 
@@ -41,9 +40,9 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 
-def prompt_embedder(thinker: LoadedThinker) -> AurolaEmbedder:
-    """An embedder without weights: only its prompt builders are used, so it is cheap to send to workers."""
-    return AurolaEmbedder(replace(thinker, model=None))
+def prompt_embedder(thinker: LoadedThinker) -> EmbedPrompts:
+    """The embedding prompts of ``thinker``'s checkpoint: no weights, so cheap to send to loader workers."""
+    return EmbedPrompts.from_tokenizer(thinker.tokenizer, thinker.feature_extractor)
 
 
 @dataclass(frozen=True)
@@ -75,7 +74,7 @@ class ClipDataset:
     def __init__(
         self,
         items: Sequence[ManifestItem],
-        prompts: AurolaEmbedder,
+        prompts: EmbedPrompts,
         *,
         seed: int,
         tag_vocab: Mapping[str, int] | None = None,
@@ -125,7 +124,7 @@ class TextPairDataset:
     """(text a, text b) prompt pairs for the text-only warm-up. ``groups`` are explicit pairs or, from a
     manifest, a clip's captions: two different ones are drawn per (epoch, index)."""
 
-    def __init__(self, groups: Sequence[Sequence[str]], prompts: AurolaEmbedder, *, seed: int) -> None:
+    def __init__(self, groups: Sequence[Sequence[str]], prompts: EmbedPrompts, *, seed: int) -> None:
         self.groups, self.prompts, self.seed = [tuple(g) for g in groups], prompts, seed
 
     def __len__(self) -> int:
@@ -141,15 +140,15 @@ class TextPairDataset:
 class PairCollator:
     """Samples -> {"a": batch, "b": batch, "clusters": (B,) keys}; "a" is the anchor side (audio)."""
 
-    def __init__(self, prompts: AurolaEmbedder) -> None:
-        self.inputs = prompts.inputs
+    def __init__(self, prompts: EmbedPrompts) -> None:
+        self.prompts = prompts
 
     def __call__(
         self, samples: Sequence[tuple[EncodedPrompt, EncodedPrompt, frozenset[int]]]
     ) -> dict[str, Any]:
         return {
-            "a": self.inputs.collate([s[0] for s in samples]),
-            "b": self.inputs.collate([s[1] for s in samples]),
+            "a": self.prompts.collate([s[0] for s in samples]),
+            "b": self.prompts.collate([s[1] for s in samples]),
             "clusters": cluster_set_keys([s[2] for s in samples]),
         }
 

@@ -27,8 +27,9 @@ from typing import Any
 
 import numpy as np
 
-from aurola_qdrant.audio import load_audio
+from aurola_qdrant.audio import AudioItem, load_audio
 from aurola_qdrant.ids import file_id
+from aurola_qdrant.protocols import Embedder
 from trainer.manifest import ManifestItem
 
 __all__ = [
@@ -120,7 +121,7 @@ def _clip_keys(items: Sequence[ManifestItem], group_key: str | None) -> list[int
     return [root(i) for i in range(len(items))]
 
 
-def clip_audio(item: ManifestItem) -> Any:
+def clip_audio(item: ManifestItem) -> AudioItem:
     """The clip as the embedder takes it: its path, or the decoded excerpt when the manifest gives bounds."""
     if item.start_s is None and item.end_s is None:
         return str(item.audio)
@@ -204,9 +205,13 @@ class MinedNegatives:
 
 
 def mine_hard_negatives(
-    items: Sequence[ManifestItem], embedder: Any, config: MiningConfig = MiningConfig(), chunk: int = 1024
+    items: Sequence[ManifestItem],
+    embedder: Embedder,
+    config: MiningConfig = MiningConfig(),
+    chunk: int = 1024,
 ) -> MinedNegatives:
-    """Embed every clip and distinct text with ``embedder`` (an `AurolaEmbedder`) and mine both directions.
+    """Embed every clip and distinct text with ``embedder`` (an `AurolaEmbedder`, or any `Embedder`) and
+    mine both directions.
 
     Raises AudioDecodeError/AudioTooLongError for unusable clips, ValueError for an empty manifest."""
     if not items:

@@ -1,10 +1,10 @@
 """Re-ranker training data: one query per sample, with its positive and hard negatives, as Yes/No prompts.
 
-Prompts are the re-ranker's inference prompts exactly: `aurola_qdrant.prompts.rerank_t2a_messages` /
-`rerank_a2t_messages` rendered by the checkpoint's `InputBuilder` with the generation prompt added (what
-`AurolaReranker.t2a_prompt` / `a2t_prompt` build; a test checks the ids are equal). The target is the first
-token of the answer, ``Yes`` or ``No``, predicted at the last prompt position, the very logits inference
-reads; ``<|im_end|>`` after the answer is not trained (inference never reads it).
+Prompts are the re-ranker's inference prompts exactly: `aurola_qdrant.model.rerank_prompt`, the function
+`AurolaReranker.t2a_prompt` / `a2t_prompt` call (a test checks the ids are equal). The target is the first
+token of the answer, ``Yes`` or ``No`` (`aurola_qdrant.model.answer_ids`), predicted at the last prompt
+position, the very logits inference reads; ``<|im_end|>`` after the answer is not trained (inference never
+reads it).
 
 Directions alternate: clip ``index`` is a text→audio query in epochs where ``index + epoch`` is even and an
 audio→text query otherwise, so each direction is half of every epoch and every clip serves both. As in
@@ -20,31 +20,12 @@ from typing import Any
 import numpy as np
 
 from aurola_qdrant.audio import SAMPLE_RATE, load_audio
-from aurola_qdrant.model import EncodedPrompt, InputBuilder
-from aurola_qdrant.prompts import rerank_a2t_messages, rerank_t2a_messages
+from aurola_qdrant.model import EncodedPrompt, InputBuilder, answer_ids, rerank_prompt
 from trainer.hard_negatives import MinedNegatives
 from trainer.manifest import ManifestItem
 
+# answer_ids and rerank_prompt are the library's, re-exported for the re-ranker trainer.
 __all__ = ["RerankCollator", "RerankDataset", "RerankSample", "answer_ids", "rerank_prompt"]
-
-
-def answer_ids(tokenizer: Any) -> tuple[int, int]:
-    """(Yes id, No id): the first token of each answer without special tokens, as `AurolaReranker` reads."""
-    yes = tokenizer.encode("Yes", add_special_tokens=False)[0]
-    no = tokenizer.encode("No", add_special_tokens=False)[0]
-    return int(yes), int(no)
-
-
-def rerank_prompt(inputs: InputBuilder, direction: str, text: str, waveform: np.ndarray) -> EncodedPrompt:
-    """The inference prompt of one (caption, clip) pair: ``t2a`` = caption query, audio candidate;
-    ``a2t`` = audio query, caption candidate. Raises InputError for an empty caption."""
-    if direction == "t2a":
-        messages = rerank_t2a_messages(inputs.check_text(text))
-    elif direction == "a2t":
-        messages = rerank_a2t_messages(inputs.check_text(text))
-    else:
-        raise ValueError(f"direction={direction!r}; use 't2a' or 'a2t'")
-    return inputs.encode(messages, [waveform], add_generation_prompt=True)
 
 
 @dataclass(frozen=True)
