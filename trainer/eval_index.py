@@ -17,7 +17,7 @@ import uuid
 import warnings
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -28,6 +28,7 @@ from aurola_qdrant.embedder import AurolaEmbedder
 from aurola_qdrant.ids import file_id
 from aurola_qdrant.retry import QDRANT_RETRY
 from aurola_qdrant.store import AudioStore, SegmentRecord
+from aurola_qdrant.store._net import Net
 from trainer.manifest import ManifestItem
 
 __all__ = ["Candidates", "EvalIndex", "exact_top"]
@@ -72,12 +73,7 @@ def exact_top(
         ]
         with warnings.catch_warnings():  # local mode notes that exact=True changes nothing there: known
             warnings.filterwarnings("ignore", message="Local mode performs exact", category=UserWarning)
-            responses = QDRANT_RETRY.call(
-                client.query_batch_points,
-                collection,
-                requests,
-                operation=f"query_batch_points({collection!r})",
-            )
+            responses = Net(client, collection, QDRANT_RETRY).call("query_batch_points", requests=requests)
         for row, response in enumerate(responses, start=start):
             for col, point in enumerate(response.points):
                 target = (point.payload or {})[key] if key else point.id
@@ -198,12 +194,11 @@ class EvalIndex:
     def _store_text(self) -> None:
         params = models.VectorParams(size=self.embedder.dim, distance=models.Distance.COSINE)
         name = self.text_collection
-        QDRANT_RETRY.call(
-            self.client.create_collection,
-            name,
+        net = Net(self.client, name, QDRANT_RETRY)
+        net.call(
+            "create_collection",
             vectors_config={self.vector_name: params},
             metadata={"aurola_eval": self.info.describe()},
-            operation=f"create_collection({name!r})",
         )
         parts = []
         for start in range(0, len(self.captions), self.batch_size):
@@ -216,7 +211,7 @@ class EvalIndex:
                 )
                 for k, vec in enumerate(vectors)
             ]
-            QDRANT_RETRY.call(self.client.upsert, name, points, wait=True, operation=f"upsert({name!r})")
+            net.call("upsert", points=points, wait=True)
             parts.append(vectors)
         self.text_vectors = np.concatenate(parts)
 
@@ -240,9 +235,12 @@ class EvalIndex:
         return Candidates(ids, scores, tuple(frozenset(s) for s in mine))
 
     def drop(self) -> None:
-        """Delete both collections (best effort: a failure is logged, not raised)."""
+        """Delete both collections (best effort: a failure is logged, not raised).
+
+        Through the store's door with one try and no waiting: cleanup must not sit out an outage budget."""
+        once = replace(QDRANT_RETRY, max_attempts=1)
         for name in (self.audio_collection, self.text_collection):
             try:
-                self.client.delete_collection(name)
+                Net(self.client, name, once).call("delete_collection")
             except Exception as err:  # cleanup must not hide the evaluation's own result or error
                 logger.warning("could not delete evaluation collection %r: %s", name, err)

@@ -13,12 +13,13 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from aurola_qdrant.search.fusion import DIRECTIONS
+
 from .eval_index import Candidates, EvalIndex
 
 __all__ = ["DIRECTIONS", "Reranker", "fuse", "rerank_probabilities"]
 
 logger = logging.getLogger(__name__)
-DIRECTIONS = ("t2a", "a2t")
 
 
 class Reranker(Protocol):

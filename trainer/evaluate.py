@@ -25,6 +25,7 @@ import numpy as np
 from qdrant_client import QdrantClient
 
 from aurola_qdrant.embedder import AurolaEmbedder
+from aurola_qdrant.search.fusion import ALPHA_GRID
 from trainer.manifest import ManifestItem
 
 from .eval_index import Candidates, EvalIndex
@@ -40,7 +41,8 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-DEFAULT_ALPHA_GRID: tuple[float, ...] = tuple(round(0.1 * i, 1) for i in range(1, 31))  # 0.1 .. 3.0
+# the fusion module's one grid (0, small values, 0.1-3.0), the same as train-reranker's
+DEFAULT_ALPHA_GRID = ALPHA_GRID
 
 
 @dataclass(frozen=True)
@@ -216,7 +218,7 @@ def tune_alpha(
     *,
     client: QdrantClient | None = None,
     candidates: int = 50,
-    grid: Sequence[float] = DEFAULT_ALPHA_GRID,
+    grid: Sequence[float] = ALPHA_GRID,
     k: Sequence[int] = (1, 5, 10),
     batch_size: int = 256,
 ) -> dict[str, float]:
@@ -228,7 +230,7 @@ def tune_alpha(
     the test numbers would then be tuned on their own labels.
     """
     if not grid or any(not a >= 0 for a in grid):
-        raise ValueError(f"grid={grid!r}; give non-negative alpha values, e.g. DEFAULT_ALPHA_GRID")
+        raise ValueError(f"grid={grid!r}; give non-negative alpha values, e.g. ALPHA_GRID")
     limit = _check_k(k, candidates)
     session = _Session(client, False)
     try:

@@ -4,6 +4,10 @@ Alpha resolution, first that applies: the ``alpha`` argument of the call; the re
 ``default_alpha(direction)`` (`AurolaReranker`: the registry's 0.9 for the released re-rankers, a local
 folder's tuned ``aurola_reranker.json``, else 1.0); `DEFAULT_ALPHA` = 1.0 for a re-ranker object without
 ``default_alpha``. METHOD.md reports published choices from 0.1 to 3.0 by dataset and direction.
+
+This module is the one source of the fusion knobs: the direction names (`DIRECTIONS`), `DEFAULT_ALPHA`
+and the validation grid `ALPHA_GRID` that evaluation (`trainer.evaluate.tune_alpha`) and re-ranker
+training (`trainer.rerank_config`) both tune over.
 """
 
 from __future__ import annotations
@@ -19,7 +23,9 @@ from ..errors import AurolaError
 from .hits import SearchHit
 
 __all__ = [
+    "ALPHA_GRID",
     "DEFAULT_ALPHA",
+    "DIRECTIONS",
     "Direction",
     "check_counts",
     "fuse_and_sort",
@@ -32,7 +38,13 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 Direction = Literal["t2a", "a2t"]
-DEFAULT_ALPHA = 1.0  # same fallback as aurola_qdrant.rerank.config
+DIRECTIONS: tuple[Direction, Direction] = ("t2a", "a2t")  # text->audio, audio->text
+DEFAULT_ALPHA = 1.0  # weight of P(Yes) when nothing else says (also the re-ranker config's fallback)
+
+# The alpha values tuned on validation data. 0 first: it means "no re-ranking", so with ties going to the
+# smaller value the fused validation R@1 is never below retrieval alone. Then small weights (a weakly
+# trained re-ranker may only help as a tie-breaker) and the published range 0.1-3.0 in steps of 0.1.
+ALPHA_GRID: tuple[float, ...] = (0.0, 0.01, 0.02, 0.05, *(round(0.1 * i, 1) for i in range(1, 31)))
 
 
 def resolve_alpha(alpha: float | None, reranker: Any, direction: Direction) -> float:
