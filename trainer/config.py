@@ -12,11 +12,14 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from trainer.losses import HybridNCEConfig
+from trainer.knobs import knob
+
+if TYPE_CHECKING:  # the loss module imports torch; this module stays light for the CLI's help
+    from trainer.losses import HybridNCEConfig
 
 __all__ = ["TINY_DEFAULTS", "TrainConfig", "read_config_file"]
 
@@ -63,7 +66,7 @@ def read_config_file(path: str | Path, known: set[str]) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """One embedder training run. Units: lr per optimizer step; warmup a fraction of all steps; seconds.
+    """One embedder training run; each field's help and unit are in its `knob` (the CLI's options).
 
     Batches: ``batch_size`` pairs per device per micro-step. The contrastive batch is
     ``batch_size * world_size`` (embeddings gathered across devices: negatives per row = that - 1).
@@ -71,55 +74,84 @@ class TrainConfig:
     the pairs per step but NOT the pool of in-batch negatives (each micro-batch's loss only sees its own).
     """
 
-    manifest: str
-    output: str
-    model: str | None = None  # folder, hub id or registry name; None only with init_tiny
-    init_tiny: bool = False  # build a fresh tiny thinker into <output>/init/ and train it from scratch
-    tiny_config: Mapping[str, Any] = field(default_factory=dict)  # TinyThinkerConfig overrides
-    val_manifest: str | None = None
-    tag_vocab: str | None = None
-    name: str | None = None  # the export's model id / Qdrant vector name; None = the output folder's name
+    manifest: str = knob(help="Training manifest (JSONL)", path="file")
+    output: str = knob(help="Run folder (checkpoints, final/ export)", path="dir")
+    model: str | None = knob(None, help="Starting checkpoint: folder, hub repo id or registry name")
+    init_tiny: bool = knob(False, help="Train a fresh tiny thinker into <output>/init/ (no download)")
+    tiny_config: Mapping[str, Any] = knob(
+        factory=dict,
+        help='Tiny sizes (TinyThinkerConfig overrides): JSON or key=value,… e.g. "hidden_size=128"',
+        cli=False,  # the train command parses its own --tiny-config (JSON or key=value pairs)
+    )
+    val_manifest: str | None = knob(
+        None, help="Validation manifest: R@k logged at --eval-every and at the end", path="file"
+    )
+    tag_vocab: str | None = knob(
+        None, help="Tag -> cluster vocabulary (JSON/TSV) for Hybrid-NCE extra positives", path="file"
+    )
+    name: str | None = knob(
+        None, help="Model id and Qdrant vector name recorded in the export (final/aurola_model.json)",
+        default_text="the --output folder's name",
+    )  # fmt: skip
     # schedule
-    epochs: float = 2.0
-    max_steps: int | None = None  # optimizer steps; overrides epochs when set
-    batch_size: int = 32
-    grad_accum: int = 1
-    lr: float = 1e-4
-    warmup: float = 0.03
-    weight_decay: float = 0.0
-    max_grad_norm: float | None = 1.0
+    epochs: float = knob(2.0, help="Passes over the manifest")
+    max_steps: int | None = knob(None, help="Training length; overrides --epochs", unit="optimizer steps")
+    batch_size: int = knob(32, help="Pairs per device per micro-step")
+    grad_accum: int = knob(1, help="Micro-steps per optimizer step (more pairs per step, NOT more negatives)")
+    lr: float = knob(1e-4, help="Peak learning rate")
+    warmup: float = knob(0.03, help="LR warm-up", unit="fraction of all steps")
+    weight_decay: float = knob(0.0, help="AdamW weight decay")
+    max_grad_norm: float | None = knob(1.0, help="Gradient norm clip; null disables", cli=False)
     # model adaptation
-    full: bool = False  # full fine-tuning instead of LoRA
-    lora_r: int = 128
-    lora_alpha: float = 256.0
-    lora_dropout: float = 0.05
+    full: bool = knob(False, help="Full fine-tuning instead of LoRA")
+    lora_r: int = knob(128, help="LoRA rank")
+    lora_alpha: float = knob(256.0, help="LoRA scale (not the loss's --alpha)")
+    lora_dropout: float = knob(0.05, help="LoRA dropout")
     # loss (Hybrid-NCE; loss="infonce" forces lam = beta = 0, alpha = 1)
-    loss: str = "hybrid"
-    alpha: float = 1.0
-    lam: float = 0.2
-    beta: float = 0.1
-    tau: float = 0.05
-    symmetric: bool = False
+    loss: str = knob(
+        "hybrid", help="hybrid = Hybrid-NCE; infonce = plain InfoNCE (--alpha 1, --lam 0, --beta 0)",
+        choices=("hybrid", "infonce"),
+    )  # fmt: skip
+    alpha: float = knob(
+        1.0, help="Hybrid-NCE α: weight of the positive mass in the denominator (> 0; 1 = the usual softmax)"
+    )
+    lam: float = knob(
+        0.2,
+        help="Hybrid-NCE λ: weight of the extra positives, clips sharing a tag cluster "
+        "(>= 0; 0 ignores them)",
+    )
+    beta: float = knob(
+        0.1, help="Hybrid-NCE β: hard-negative sharpness (>= 0; 0 weights all negatives equally)"
+    )
+    tau: float = knob(0.05, help="Temperature dividing the cosines (> 0)")
+    symmetric: bool = knob(False, help="Add the text-anchored direction")
     # optional text-only warm-up stage (InfoNCE on text pairs), merged before the main stage
-    warmup_stage_steps: int = 0
-    warmup_pairs: str | None = None  # JSONL of {"a": ..., "b": ...}; None = pairs of a clip's captions
-    warmup_lora_r: int = 64
-    warmup_lora_alpha: float = 128.0
-    warmup_lr: float = 2e-4
+    warmup_stage_steps: int = knob(
+        0, help="Text-only InfoNCE warm-up before the main stage; 0 = none", unit="optimizer steps"
+    )
+    warmup_pairs: str | None = knob(
+        None, help='JSONL of {"a","b"} text pairs for the warm-up', path="file",
+        default_text="pairs of a clip's captions",
+    )  # fmt: skip
+    warmup_lora_r: int = knob(64, help="LoRA rank of the warm-up stage", cli=False)
+    warmup_lora_alpha: float = knob(128.0, help="LoRA scale of the warm-up stage", cli=False)
+    warmup_lr: float = knob(2e-4, help="Peak learning rate of the warm-up stage", cli=False)
     # audio policy at training time (METHOD.md): pad short clips with zeros, keep the start of long ones
-    audio_policy: bool = True
-    min_audio_s: float = 2.0
-    max_audio_s: float = 30.0
+    audio_policy: bool = knob(True, help="Pad clips < 2 s with zeros and crop > 30 s (METHOD.md)")
+    min_audio_s: float = knob(2.0, help="Clips shorter than this are zero-padded", unit="seconds", cli=False)
+    max_audio_s: float = knob(30.0, help="Clips are cropped to their first", unit="seconds", cli=False)
     # runtime
-    bf16: bool = False
-    grad_checkpointing: bool = False
-    num_workers: int = 0
-    device: str | None = None  # "cpu" forces CPU; None lets accelerate pick
-    seed: int = 0
-    save_every: int = 500  # optimizer steps between checkpoints (0 = only at the end)
-    keep_checkpoints: int = 2
-    log_every: int = 10
-    eval_every: int = 0  # optimizer steps between validation R@k (0 = only at the end, if val_manifest)
+    bf16: bool = knob(False, help="bf16 mixed precision")
+    grad_checkpointing: bool = knob(False, help="Recompute activations: less memory, slower")
+    num_workers: int = knob(0, help="DataLoader workers decoding audio")
+    device: str | None = knob(None, help="'cpu' forces CPU", default_text="what accelerate finds")
+    seed: int = knob(0, help="Data order and init seed")
+    save_every: int = knob(500, help="Checkpoint interval; 0 = only at the end", unit="optimizer steps")
+    keep_checkpoints: int = knob(2, help="Checkpoints kept", cli=False)
+    log_every: int = knob(10, help="Progress line interval", unit="optimizer steps")
+    eval_every: int = knob(
+        0, help="Validation interval (with --val-manifest); 0 = at the end only", unit="optimizer steps"
+    )
 
     def __post_init__(self) -> None:
         def bad(name: str, fix: str) -> None:
@@ -157,6 +189,8 @@ class TrainConfig:
     # ----------------------------------------------------------------- derived
     def loss_config(self) -> HybridNCEConfig:
         """The Hybrid-NCE hyper-parameters of the main stage (InfoNCE = alpha 1, lam 0, beta 0)."""
+        from trainer.losses import HybridNCEConfig
+
         if self.loss == "infonce":
             return HybridNCEConfig(alpha=1.0, lam=0.0, beta=0.0, tau=self.tau, symmetric=self.symmetric)
         return HybridNCEConfig(self.alpha, self.lam, self.beta, self.tau, self.symmetric)

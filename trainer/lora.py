@@ -12,7 +12,7 @@ from typing import Any
 
 import torch
 
-__all__ = ["apply_lora", "freeze_for_full", "linear_targets", "merge_lora", "trainable_summary"]
+__all__ = ["adapt", "apply_lora", "freeze_for_full", "linear_targets", "merge_lora", "trainable_summary"]
 
 log = logging.getLogger(__name__)
 
@@ -66,3 +66,24 @@ def trainable_summary(model: torch.nn.Module) -> str:
     total = sum(p.numel() for p in model.parameters())
     train = sum(p.numel() for p in model.parameters() if p.requires_grad)
     return f"{train:,} trainable of {total:,} parameters ({100 * train / max(total, 1):.2f} %)"
+
+
+def adapt(
+    thinker: torch.nn.Module,
+    *,
+    lora: tuple[int, float] | None,
+    dropout: float,
+    audio: bool,
+    grad_checkpointing: bool,
+) -> Any:
+    """Make ``thinker`` trainable in place: LoRA ``(r, alpha)`` adapters, or full fine-tuning when ``lora``
+    is None (`freeze_for_full`); then gradient checkpointing if asked. Returns the peft wrapper or None."""
+    peft_model = None
+    if lora:
+        peft_model, _ = apply_lora(thinker, r=lora[0], alpha=lora[1], dropout=dropout, audio=audio)
+    else:
+        freeze_for_full(thinker, audio=audio)
+    if grad_checkpointing:
+        model: Any = thinker  # a transformers PreTrainedModel
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+    return peft_model

@@ -13,16 +13,29 @@ import json
 import math
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from trainer.config import read_config_file
-from trainer.hard_negatives import MiningConfig
+from trainer.knobs import knob
 
-__all__ = ["RERANK_ALPHA_GRID", "TINY_RERANK_DEFAULTS", "RerankTrainConfig"]
+if TYPE_CHECKING:  # hard_negatives imports numpy and the audio stack; the CLI's help imports this module
+    from trainer.hard_negatives import MiningConfig
 
-# α grid tuned on validation: small values first (α = 0 is "no re-ranking", so the fused validation
-# score is never below retrieval alone), then the published range 0.1-3.0.
-RERANK_ALPHA_GRID: tuple[float, ...] = (0.0, 0.01, 0.02, 0.05, *(round(0.1 * i, 1) for i in range(1, 31)))
+__all__ = ["TINY_RERANK_DEFAULTS", "RerankTrainConfig"]  # RERANK_ALPHA_GRID: see __getattr__
+
+
+def _alpha_grid() -> tuple[float, ...]:
+    # imported on use: aurola_qdrant.search loads qdrant-client, and the CLI's help imports this module
+    from aurola_qdrant.search.fusion import ALPHA_GRID
+
+    return ALPHA_GRID
+
+
+def __getattr__(name: str) -> Any:
+    if name == "RERANK_ALPHA_GRID":  # the fusion module's grid, under its old name here
+        return _alpha_grid()
+    raise AttributeError(name)
+
 
 # The tiny recipe, measured on the quickstart's data with `bench/rerank_recipe.py` (BENCHMARKS.md, "Tiny
 # re-ranker recipe"). A from-scratch thinker has an untrained LM head: without the answer-head warm-up the
@@ -44,60 +57,72 @@ TINY_RERANK_DEFAULTS: dict[str, Any] = {
 
 @dataclass(frozen=True)
 class RerankTrainConfig:
-    """One re-ranker training run. Units: lr per optimizer step; warmup a fraction of all steps.
+    """One re-ranker training run; each field's help and unit are in its `knob` (the CLI's options).
 
     A sample is one query (a caption for text→audio, a clip for audio→text; directions alternate so each
     is half the data) with its positive and ``negatives`` hard negatives: ``1 + negatives`` prompts,
     each labelled Yes or No. ``batch_size`` queries per device per micro-step.
     """
 
-    manifest: str
-    output: str
-    embedder: str  # the trained embedder that mines hard negatives (and pairs with this re-ranker)
-    model: str | None = None  # starting thinker; None = the embedder's own weights
-    val_manifest: str | None = None  # validation data: α is tuned on it after training
-    tiny: bool = False  # the starting model is a tiny thinker: apply TINY_RERANK_DEFAULTS
-    name: str | None = None  # the export's model id / Qdrant vector name; None = the output folder's name
+    manifest: str = knob(help="Training manifest (JSONL)", path="file")
+    output: str = knob(help="Run folder (checkpoints, final/ export)", path="dir")
+    embedder: str = knob(help="Trained embedder (folder/name) that mines hard negatives and pairs with this")
+    model: str | None = knob(None, help="Starting thinker", default_text="the embedder's weights")
+    val_manifest: str | None = knob(
+        None, path="file", help="Validation manifest: after training, alpha per direction is tuned on it "
+        "(never the test set) and saved in final/aurola_reranker.json",
+    )  # fmt: skip
+    tiny: bool = knob(False, help="Tiny from-scratch model: use TINY_RERANK_DEFAULTS")
+    name: str | None = knob(
+        None, help="Model id recorded in the export (final/aurola_model.json)",
+        default_text="the --output folder's name",
+    )  # fmt: skip
     # mining (trainer.hard_negatives.MiningConfig)
-    negatives: int = 3
-    hard_negatives: int | None = None  # how many of `negatives` are mined hard ones (None: all); rest random
-    mine_pool: int = 50
-    mine_keep: int = 8
-    mine_margin: float = 0.0
-    mine_ceiling: float | None = 0.98
-    group_key: str | None = None
+    negatives: int = knob(3, help="Negatives per query")
+    hard_negatives: int | None = knob(
+        None, help="How many of them are mined hard ones, the rest random", default_text="all"
+    )
+    mine_pool: int = knob(50, help="Ranking depth negatives come from")
+    mine_keep: int = knob(8, help="Hard negatives kept per query")
+    mine_margin: float = knob(0.0, help="Skip candidates above positive cos - margin", unit="cosine")
+    mine_ceiling: float | None = knob(
+        0.98, help="Skip candidates above this (likely unlabelled matches)", unit="cosine"
+    )
+    group_key: str | None = knob(None, help="Metadata field marking clips that match each other")
     # schedule
-    epochs: float = 1.0
-    max_steps: int | None = None
-    batch_size: int = 8
-    grad_accum: int = 1
-    lr: float = 2e-5
-    warmup: float = 0.03
-    weight_decay: float = 0.0
-    max_grad_norm: float | None = 1.0
+    epochs: float = knob(1.0, help="Passes over the manifest")
+    max_steps: int | None = knob(None, help="Training length; overrides --epochs", unit="optimizer steps")
+    batch_size: int = knob(8, help="Queries per device per micro-step")
+    grad_accum: int = knob(1, help="Micro-steps per optimizer step")
+    lr: float = knob(2e-5, help="Peak learning rate")
+    warmup: float = knob(0.03, help="LR warm-up", unit="fraction of all steps")
+    weight_decay: float = knob(0.0, help="AdamW weight decay")
+    max_grad_norm: float | None = knob(1.0, help="Gradient norm clip; null disables", cli=False)
     # answer-head warm-up: the LM head alone (body frozen) for this many steps before the main loop
-    head_warmup_steps: int = 0
-    head_lr: float = 1e-2
+    head_warmup_steps: int = knob(0, help="LM head trained alone first", unit="optimizer steps")
+    head_lr: float = knob(1e-2, help="LR of the head warm-up")
     # model adaptation
-    full: bool = False
-    train_head: bool = False  # also train the LM head (full vocabulary rows; sensible for tiny models)
-    lora_r: int = 128
-    lora_alpha: float = 256.0
-    lora_dropout: float = 0.05
+    full: bool = knob(False, help="Full fine-tuning instead of LoRA")
+    train_head: bool = knob(False, help="Also train the LM head (full vocabulary rows)")
+    lora_r: int = knob(128, help="LoRA rank")
+    lora_alpha: float = knob(256.0, help="LoRA scale")
+    lora_dropout: float = knob(0.05, help="LoRA dropout")
     # audio: keep the first max_audio_s seconds (no padding: the re-ranker sees clips as they are)
-    max_audio_s: float = 30.0
+    max_audio_s: float = knob(30.0, help="Clips are cropped to their first", unit="seconds", cli=False)
     # α tuning after training (needs val_manifest)
-    candidates: int = 50
-    alpha_grid: tuple[float, ...] = RERANK_ALPHA_GRID
+    candidates: int = knob(50, help="K re-ranked per query when tuning alpha")
+    alpha_grid: tuple[float, ...] = knob(
+        factory=_alpha_grid, help="Comma-separated alpha values tried on validation", cli=False
+    )
     # runtime
-    bf16: bool = False
-    grad_checkpointing: bool = False
-    num_workers: int = 0
-    device: str | None = None
-    seed: int = 0
-    save_every: int = 500
-    keep_checkpoints: int = 2
-    log_every: int = 10
+    bf16: bool = knob(False, help="bf16 mixed precision")
+    grad_checkpointing: bool = knob(False, help="Recompute activations: less memory, slower")
+    num_workers: int = knob(0, help="DataLoader workers decoding audio")
+    device: str | None = knob(None, help="'cpu' forces CPU", default_text="what accelerate finds")
+    seed: int = knob(0, help="Data order and sampling seed")
+    save_every: int = knob(500, help="Checkpoint interval; 0 = only at the end", unit="optimizer steps")
+    keep_checkpoints: int = knob(2, help="Checkpoints kept", cli=False)
+    log_every: int = knob(10, help="Progress line interval", unit="optimizer steps")
 
     def __post_init__(self) -> None:
         def bad(name: str, fix: str) -> None:
@@ -140,6 +165,8 @@ class RerankTrainConfig:
         self.mining()  # validates the mining options with MiningConfig's messages
 
     def mining(self) -> MiningConfig:
+        from trainer.hard_negatives import MiningConfig
+
         return MiningConfig(
             pool=self.mine_pool, keep=self.mine_keep, margin=self.mine_margin, ceiling=self.mine_ceiling,
             group_key=self.group_key,

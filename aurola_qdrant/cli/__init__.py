@@ -26,11 +26,11 @@ COMMANDS = {
     "ingest-text": "aurola_qdrant.cli.search:ingest_text",
     "search": "aurola_qdrant.cli.search:search",
     "describe": "aurola_qdrant.cli.search:describe",
-    "train": "aurola_qdrant.cli.train:train",
-    "eval": "aurola_qdrant.cli.evaluate:evaluate",
-    "train-reranker": "aurola_qdrant.cli.rerank_train:train_reranker",
-    "build-tag-vocab": "aurola_qdrant.cli.evaluate:build_tag_vocab",
-    "synth": "aurola_qdrant.cli.train:synth",
+    "train": "trainer.cli.train:train",
+    "eval": "trainer.cli.evaluate:evaluate",
+    "train-reranker": "trainer.cli.rerank:train_reranker",
+    "build-tag-vocab": "trainer.cli.tag_vocab:build_tag_vocab",
+    "synth": "trainer.cli.train:synth",
     "quickstart": "aurola_quickstart.cli:quickstart",
 }
 

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from aurola_qdrant.cli.evaluate import build_tag_vocab, evaluate
+from trainer.cli.evaluate import evaluate
+from trainer.cli.tag_vocab import build_tag_vocab
 from trainer.manifest import load_tag_vocabulary, read_manifest
 from trainer.synthetic import generate_dataset
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from click.testing import CliRunner
 
 from aurola_qdrant.cli import main
-from aurola_qdrant.cli._help import describe_grid, format_duration, show_value
+from trainer.cli.options import describe_grid, show_value
+from trainer.cli.progress import format_duration
 from trainer.config import TINY_DEFAULTS, TrainConfig
 from trainer.evaluate import DEFAULT_ALPHA_GRID
 from trainer.rerank_config import RERANK_ALPHA_GRID, TINY_RERANK_DEFAULTS, RerankTrainConfig
@@ -53,18 +54,21 @@ def test_every_training_and_eval_option_has_help() -> None:
 
 def test_eval_help_states_the_grid_the_code_uses() -> None:
     tune = _option_help(_help("eval"), "--tune-alpha-on")
-    assert describe_grid(DEFAULT_ALPHA_GRID) in tune and "0.1-3 step 0.1" in tune and "no 0" in tune
+    # the grid is the fusion module's one grid now, 0 included (it once said "no 0": eval's own grid)
+    assert describe_grid(DEFAULT_ALPHA_GRID) in tune and "0.1-3 step 0.1" in tune and "grid 0, " in tune
 
 
 def test_progress_lines_carry_elapsed_and_eta(capsys) -> None:
-    from aurola_qdrant.cli.rerank_train import _echo_progress as rerank_line
-    from aurola_qdrant.cli.train import _echo_progress as train_line
+    from trainer.cli.progress import echo_event as rerank_line
+    from trainer.cli.progress import echo_event as train_line
+    from trainer.events import StepEvent
 
-    info = {"stage": "main", "step": 10, "total": 40, "epoch": 0, "loss": 1.0, "lr": 1e-3, "pairs_per_s": 5.0,
-            "elapsed_s": 62.0, "eta_s": 186.0}  # fmt: skip
-    train_line(info)
-    rerank_line({**info, "stage": "rerank", "accuracy": 0.5, "prompts_per_s": 9.0})
-    rerank_line({"stage": "rerank-head", "step": 1, "total": 2, "loss": 1.0, "elapsed_s": 3.0, "eta_s": 3.0})
+    info = {"stage": "main", "step": 10, "total": 40, "epoch": 0, "loss": 1.0, "lr": 1e-3, "rate": 5.0,
+            "unit": "pairs", "elapsed_s": 62.0, "eta_s": 186.0}  # fmt: skip
+    train_line(StepEvent(**info))
+    rerank_line(StepEvent(**{**info, "stage": "rerank", "accuracy": 0.5, "rate": 9.0, "unit": "prompts"}))
+    rerank_line(StepEvent(**{**info, "stage": "rerank-head", "step": 1, "total": 2, "elapsed_s": 3.0,
+                             "eta_s": 3.0}))  # fmt: skip
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].endswith("elapsed 1m02s, ETA 3m06s") and lines[1].endswith("elapsed 1m02s, ETA 3m06s")
     assert lines[2].endswith("elapsed 3s, ETA 3s")
