@@ -32,6 +32,7 @@ COMMANDS = {
     "build-tag-vocab": "trainer.cli.tag_vocab:build_tag_vocab",
     "synth": "trainer.cli.train:synth",
     "quickstart": "aurola_quickstart.cli:quickstart",
+    "serve": "aurola_qdrant.serve.cli:serve",
 }
 
 
