@@ -2,7 +2,7 @@
 
 It drains the workers' queue into a small pool, and forms a batch of ``batch_size`` segments of similar
 length (the longest ones in the pool, so padding stays small), builds their prompts and log-mel features
-(`InputBuilder.collate`) and queues the batch for the model. Features are computed here, in the main
+(`BatchEmbedder.collate`) and queues the batch for the model. Features are computed here, in the main
 process, rather than in the decode workers: the Whisper feature extractor is a transformers/torch
 component (workers must stay torch-free), and computing them per batch with the embedder's own collate
 keeps every vector bit-identical to `AurolaEmbedder.embed_audio` of the same audio. The torch STFT
@@ -19,6 +19,8 @@ from typing import Any
 import numpy as np
 
 from aurola_qdrant.errors import AudioTooLongError, InputError
+from aurola_qdrant.model import EncodedPrompt
+from aurola_qdrant.protocols import BatchEmbedder
 
 from . import testseam
 from .config import IngestConfig
@@ -28,6 +30,7 @@ from .state import RunState, put_until_stopped
 __all__ = ["Batcher", "Segment"]
 
 _IDLE_S = 0.1
+_RELEASED = EncodedPrompt(())  # what a segment's prompt becomes once collated (frees the waveform)
 
 
 @dataclass
@@ -36,7 +39,7 @@ class Segment:
 
     key: int
     index: int
-    prompt: Any  # EncodedPrompt
+    prompt: EncodedPrompt  # _RELEASED once the batch's features exist
     peak: float
     n_tokens: int
 
@@ -47,7 +50,7 @@ class Batcher:
 
     def __init__(
         self,
-        embedder: Any,
+        embedder: BatchEmbedder,
         config: IngestConfig,
         state: RunState,
         results: Any,
@@ -101,7 +104,7 @@ class Batcher:
     def _take_batch(self) -> list[Segment]:
         """The longest ``batch_size`` segments of the pool, capped by the embedder's token budget."""
         self.pool.sort(key=lambda s: s.n_tokens)
-        budget = int(getattr(self.embedder, "max_batch_tokens", 1 << 30))
+        budget = self.embedder.max_batch_tokens
         batch: list[Segment] = []
         while self.pool and len(batch) < self.config.batch_size:
             width = batch[0].n_tokens if batch else self.pool[-1].n_tokens
@@ -112,9 +115,9 @@ class Batcher:
 
     def _emit(self) -> bool:
         batch = self._take_batch()
-        collated = self.embedder.inputs.collate([s.prompt for s in batch])
+        collated = self.embedder.collate([s.prompt for s in batch])
         for s in batch:
-            s.prompt = None  # the prompt holds the waveform: release it once the features exist
+            s.prompt = _RELEASED  # the prompt holds the waveform: release it once the features exist
         return put_until_stopped(self.out, ("batch", collated, batch), self.state.stop)
 
     def run(self) -> None:

@@ -28,8 +28,9 @@ import threading
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from aurola_qdrant._deps import require
-from aurola_qdrant.model import last_hidden
+import numpy as np
+
+from aurola_qdrant.protocols import BatchEmbedder
 from aurola_qdrant.store import AudioStore
 
 from . import testseam
@@ -42,17 +43,15 @@ from .sources import SourceFile
 from .state import FileState, RunState, put_until_stopped
 from .uploader import Uploader
 
-__all__ = ["embed_collated", "run_pipeline"]
+__all__ = ["embedder_vectors", "run_pipeline"]
 
 
-def embed_collated(embedder: Any, collated: dict[str, Any]) -> Any:
-    """Vectors ``(B, dim)`` float32 of a collated batch: the read-position hidden state, L2-normalised
-    (the same computation as `AurolaEmbedder.embed_prompts`, on a batch collated ahead of time)."""
-    torch = require("torch")
-    with torch.inference_mode():
-        hidden = last_hidden(embedder.thinker.model, collated)[:, -1, :].float()
-        hidden = torch.nn.functional.normalize(hidden, dim=-1)
-    return hidden.cpu().numpy()
+def embedder_vectors(embedder: BatchEmbedder, collated: Any) -> np.ndarray:
+    """Vectors ``(B, dim)`` of one batch the batcher collated: `BatchEmbedder.embed_collated`.
+
+    A module-level function so that tests and ``bench/ingest.py`` can wrap it to count or time model calls.
+    """
+    return embedder.embed_collated(collated)
 
 
 class _Planner:
@@ -107,7 +106,9 @@ class _Planner:
             self.state.progress.file_done(first.plan.size_bytes)
 
 
-def _model_loop(embedder: Any, state: RunState, inbox: queue.Queue[Any], outbox: queue.Queue[Any]) -> None:
+def _model_loop(
+    embedder: BatchEmbedder, state: RunState, inbox: queue.Queue[Any], outbox: queue.Queue[Any]
+) -> None:
     while not state.stop.is_set():
         try:
             item = inbox.get(timeout=0.2)
@@ -125,9 +126,6 @@ def _model_loop(embedder: Any, state: RunState, inbox: queue.Queue[Any], outbox:
         if not put_until_stopped(outbox, item, state.stop) or item[0] == "end":
             return
         state.progress.tick()
-
-
-embedder_vectors = embed_collated  # indirection so tests can count model calls
 
 
 @contextlib.contextmanager
@@ -154,7 +152,11 @@ def _without_main_module() -> Iterator[None]:
 
 
 def run_pipeline(
-    files: Sequence[SourceFile], store: AudioStore, embedder: Any, config: IngestConfig, state: RunState
+    files: Sequence[SourceFile],
+    store: AudioStore,
+    embedder: BatchEmbedder,
+    config: IngestConfig,
+    state: RunState,
 ) -> None:
     """Ingest ``files`` (already listed and sharded) into ``store``; counters land in ``state.summary``.
 
@@ -162,6 +164,7 @@ def run_pipeline(
         StoreUnavailableError: Qdrant stayed unreachable past the store's retry budget.
         Exception: the first fatal error of any stage (after every stage was stopped).
     """
+    testseam.arm()  # the crash tests' kill point, if their variable is set (a no-op otherwise)
     ctx = multiprocessing.get_context("spawn")
     tasks = ctx.Queue(maxsize=2 * config.workers)
     results = ctx.Queue(maxsize=config.segment_queue_size)
