@@ -26,9 +26,18 @@ from typing import Any
 
 from ..errors import StorageFullError
 from ..retry import RetryPolicy
-from .engine import Engine
+from .engine import OPTIONAL_METHODS, Engine
 
-__all__ = ["Net", "call", "engine_state", "is_disk_full", "is_local_mode", "is_thread_safe", "where"]
+__all__ = [
+    "Net",
+    "call",
+    "call_optional",
+    "engine_state",
+    "is_disk_full",
+    "is_local_mode",
+    "is_thread_safe",
+    "where",
+]
 
 
 @dataclass
@@ -108,6 +117,18 @@ def call(client: Engine, policy: RetryPolicy, method: str, /, operation: str = "
     return result
 
 
+def call_optional(
+    client: Engine, policy: RetryPolicy, method: str, /, operation: str = "", **kwargs: Any
+) -> Any:
+    """`call` for one of `OPTIONAL_METHODS`: None, without a call, when the engine does not have it (its
+    guarantee then holds without it, e.g. qdrant-client's engines are durable once a write is answered)."""
+    if method not in OPTIONAL_METHODS:
+        raise ValueError(f"{method!r} is not an optional engine method; use call() ({OPTIONAL_METHODS})")
+    if not callable(getattr(client, method, None)):
+        return None
+    return call(client, policy, method, operation=operation, **kwargs)
+
+
 def is_disk_full(exc: BaseException) -> bool:
     """True for an out-of-space failure: ENOSPC/EDQUOT, or SQLite's "database or disk is full" (the local
     mode's storage)."""
@@ -130,6 +151,17 @@ class Net:
 
     def call(self, method: str, /, **kwargs: Any) -> Any:
         return call(
+            self.client,
+            self.policy,
+            method,
+            operation=f"{method}({self.collection!r})",
+            collection_name=self.collection,
+            **kwargs,
+        )
+
+    def call_optional(self, method: str, /, **kwargs: Any) -> Any:
+        """`call_optional` with ``collection_name`` filled in."""
+        return call_optional(
             self.client,
             self.policy,
             method,

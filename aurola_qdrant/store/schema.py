@@ -18,10 +18,10 @@ from qdrant_client.http.exceptions import UnexpectedResponse
 
 from ..errors import CollectionMismatchError
 from ..retry import is_transient
-from ._net import Net, is_local_mode
-from ._net import where as _net_where
+from ._net import Net
 from .config import StoreConfig
 from .embedder_info import EmbedderInfo
+from .notes import note_engine
 from .records import complete_field
 
 __all__ = [
@@ -161,7 +161,7 @@ def ensure_collection(net: Net, info: EmbedderInfo, config: StoreConfig) -> mode
     else:
         _validate(net, info, params, recorded)
     existing = collection.payload_schema or {}
-    with warnings.catch_warnings():  # local mode warns once per index; `_note_no_indexes` says it once
+    with warnings.catch_warnings():  # local mode warns once per index; `note_engine` says it once
         warnings.filterwarnings("ignore", message="Payload indexes have no effect", category=UserWarning)
         for field, schema in payload_index_plan(info, config).items():
             if field in existing:
@@ -171,22 +171,9 @@ def ensure_collection(net: Net, info: EmbedderInfo, config: StoreConfig) -> mode
                     )
                 continue
             net.call("create_payload_index", field_name=field, field_schema=schema, wait=True)
-    _note_no_indexes(net)
-    return net.call("get_collection")
-
-
-_NOTED: set[str] = set()
-
-
-def _note_no_indexes(net: Net) -> None:
-    """One note per embedded folder and process: local mode keeps no payload indexes."""
-    if is_local_mode(net.client) and (where := _net_where(net.client)) not in _NOTED:
-        _NOTED.add(where)
-        logger.warning(
-            "note: the embedded store at %s (qdrant-client local mode) keeps no payload indexes and scans "
-            "every point per query: fine for small collections; use a Qdrant server for large ones",
-            where,
-        )
+    described = net.call("get_collection")
+    note_engine(net, config, int(described.points_count or 0))
+    return described
 
 
 def check_query_compatible(net: Net, info: EmbedderInfo) -> None:
@@ -198,6 +185,7 @@ def check_query_compatible(net: Net, info: EmbedderInfo) -> None:
         CollectionMismatchError: no such vector or record, or model/revision/prompt/dim differ.
     """
     collection = net.call("get_collection")
+    note_engine(net, None, int(collection.points_count or 0))
     recorded = recorded_embedders(collection).get(info.vector_name)
     params = _vectors(collection).get(info.vector_name)
     where = f"collection {net.collection!r}, vector {info.vector_name!r}"

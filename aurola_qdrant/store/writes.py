@@ -129,7 +129,12 @@ def mark_file_complete(net: Net, info: EmbedderInfo, file_id: str) -> None:
 
     Call it only after all the file's segments were stored; it is what a resumed ingest trusts. A file
     with no stored point has nothing to carry the flag, so it never shows up as complete.
+
+    Durable completion: the engine first makes the points durable (``flush``, on engines that need it:
+    Qdrant Edge), so a power loss can lose the flag (the file is redone) but never leave it on a file whose
+    points are missing.
     """
+    net.call_optional("flush")
     net.call(
         "set_payload",
         payload={complete_field(info.vector_name): True},
