@@ -34,7 +34,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import pin_threads
 
-VARIANTS = {
+VARIANTS: dict[str, dict[str, Any]] = {
     "no-warmup": {"head_warmup_steps": 0, "hard": None},
     "all-hard": {"head_warmup_steps": 40, "hard": None},
     "tiny": {"head_warmup_steps": 40, "hard": 1},
