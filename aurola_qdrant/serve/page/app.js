@@ -131,8 +131,8 @@ function renderHits(result) {
     }
     const player = Object.assign(document.createElement("audio"), { controls: true, preload: "none" });
     player.dataset.url = hit.audio_url;
-    player.addEventListener("play", () => item.classList.add("playing"));
-    player.addEventListener("pause", () => item.classList.remove("playing"));
+    player.addEventListener("play", () => { item.classList.add("playing"); play.textContent = "❚❚ Pause"; });
+    player.addEventListener("pause", () => { item.classList.remove("playing"); play.textContent = "▶ Play"; });
     play.addEventListener("click", async () => {
       try {
         for (const other of list.querySelectorAll("audio")) if (other !== player) other.pause();

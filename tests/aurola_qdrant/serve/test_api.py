@@ -91,8 +91,11 @@ def test_rerank_both_directions_equal_the_reranker(make_client, tiny_reranker, c
     np.testing.assert_allclose(t2a["scores"], tiny_reranker.score_text_to_audio("bell", segments), atol=1e-5)
     assert t2a["direction"] == "t2a" and t2a["alpha"] == 1.0
     with open(clips[2], "rb") as f:
-        a2t = client.post("/v1/rerank", files={"audio": (clips[2].name, f)},
-                          data={"direction": "a2t", "texts": '["a bell", "a dog barking"]'}).json()  # fmt: skip
+        a2t = client.post(
+            "/v1/rerank",
+            files={"audio": (clips[2].name, f)},
+            data={"direction": "a2t", "texts": '["a bell", "a dog barking"]'},
+        ).json()
     np.testing.assert_allclose(
         a2t["scores"], tiny_reranker.score_audio_to_text(clips[2], ["a bell", "a dog barking"]), atol=1e-5
     )
@@ -138,10 +141,16 @@ def test_auth_on(make_client):
     client = make_client(api_key=KEY)
     assert client.get("/healthz").status_code == 200  # liveness needs no key
     assert client.get("/").status_code == 200  # the page holds no data; it asks for the key
-    for method, path, body in [("get", "/readyz", None), ("get", "/metrics", None), ("post", "/v1/search", {"query": "a"}),
-                               ("post", "/v1/embed", {"texts": ["a"]}), ("get", "/v1/collection", None),
-                               ("post", "/v1/rerank", {"query": "a", "ids": ["x"]}), ("get", "/v1/audio/x", None),
-                               ("post", "/v1/search/audio", {"uri": "x"})]:  # fmt: skip
+    for method, path, body in [
+        ("get", "/readyz", None),
+        ("get", "/metrics", None),
+        ("post", "/v1/search", {"query": "a"}),
+        ("post", "/v1/embed", {"texts": ["a"]}),
+        ("get", "/v1/collection", None),
+        ("post", "/v1/rerank", {"query": "a", "ids": ["x"]}),
+        ("get", "/v1/audio/x", None),
+        ("post", "/v1/search/audio", {"uri": "x"}),
+    ]:
         denied = getattr(client, method)(path, **({"json": body} if body else {}))
         _error(denied, 401, "unauthorized")
         assert denied.headers["www-authenticate"] == "Bearer"
@@ -276,5 +285,13 @@ def test_page_and_docs_are_served_offline(make_client):
     assert "https://" not in js.text and "cdn" not in js.text.lower()
     assert client.get("/page/../../etc/passwd").status_code == 404
     paths = client.get("/openapi.json").json()["paths"]
-    assert {"/v1/embed", "/v1/search", "/v1/search/audio", "/v1/rerank", "/v1/audio/{point_id}", "/healthz",
-            "/readyz", "/metrics"} <= set(paths)  # fmt: skip
+    assert {
+        "/v1/embed",
+        "/v1/search",
+        "/v1/search/audio",
+        "/v1/rerank",
+        "/v1/audio/{point_id}",
+        "/healthz",
+        "/readyz",
+        "/metrics",
+    } <= set(paths)
