@@ -8,7 +8,7 @@ from types import ModuleType
 __all__ = ["INSTALL_HINT", "missing", "need"]
 
 INSTALL_HINT = 'pip install "aurola-qdrant[serve]"'
-_PACKAGES = ("fastapi", "uvicorn", "multipart", "prometheus_client")
+_PACKAGES = ("fastapi", "uvicorn", "python_multipart", "prometheus_client")
 
 
 def need(module: str) -> ModuleType:
