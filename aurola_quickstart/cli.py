@@ -14,9 +14,12 @@ import os
 import shlex
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
+
+if TYPE_CHECKING:
+    from trainer.events import Event
 
 __all__ = ["quickstart"]
 
@@ -25,18 +28,12 @@ def _say(line: str) -> None:
     click.echo(line)
 
 
-def _embed_progress(info: dict[str, Any]) -> None:
-    from aurola_qdrant.cli.train import _echo_progress
+def _progress(event: Event) -> None:
+    """A training progress line (`trainer.events`), indented under the stage header."""
+    from trainer.cli.progress import echo_event
 
     click.echo("   ", nl=False)
-    _echo_progress(info)
-
-
-def _rerank_progress(info: dict[str, Any]) -> None:
-    from aurola_qdrant.cli.rerank_train import _echo_progress
-
-    click.echo("   ", nl=False)
-    _echo_progress(info)
+    echo_event(event)
 
 
 def _table(result: dict[str, Any], n_clips: int) -> list[str]:
@@ -97,11 +94,11 @@ def quickstart(
     stages.run("data", cfg.data / "DONE", "1/6 synthetic archive", lambda: prepare_data(cfg, _say))
     stages.run(
         "embedder", cfg.embedder.parent / "DONE", f"2/6 train a tiny embedder with Hybrid-NCE ({cfg.n_train} "
-        "clips, from scratch)", lambda: train_embedder(cfg, _embed_progress),
+        "clips, from scratch)", lambda: train_embedder(cfg, _progress),
     )  # fmt: skip
     stages.run(
         "reranker", cfg.reranker.parent / "DONE", "3/6 mine hard negatives, train the tiny Yes/No re-ranker, "
-        "tune α on validation", lambda: train_reranker(cfg, _rerank_progress),
+        "tune α on validation", lambda: train_reranker(cfg, _progress),
     )  # fmt: skip
     stages.timings.update(ingest_and_search(cfg, qdrant_path, collection, force, _say))
     results_file = workdir / "results.json"

@@ -21,7 +21,10 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from trainer.events import Event
 
 __all__ = [
     "QuickstartConfig",
@@ -36,7 +39,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 Say = Callable[[str], None]
-Progress = Callable[[dict[str, Any]], None]
+Progress = Callable[["Event"], None]  # trainer.events
 
 
 @dataclass(frozen=True)
