@@ -101,6 +101,8 @@ def serve(
     )
     client = make_client(qdrant_url, api_key, qdrant_path, create=False)
     embedder, judge = _load_models(client, collection, model, device, rerank, reranker, retry)
+    # one micro-batch is one forward pass: the model's own batching must not cut it up again
+    embedder.batch_size = max(embedder.batch_size, max_batch)
     service = SearchService(client, collection, embedder, judge, config, retry=retry, secrets=[api_key])
     auth = "on" if key else "off"
     click.echo(
