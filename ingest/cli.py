@@ -159,7 +159,9 @@ def _run(sources: tuple[str, ...], opts: dict[str, Any], config: Any) -> Any:
 def _client_for(opts: dict[str, Any], config: Any) -> Any:
     """The run's client; a dry run against an embedded store that does not exist yet plans against an
     empty in-memory one, so that it creates nothing on disk."""
-    if config.dry_run and not opts["qdrant_url"] and not (Path(opts["qdrant_path"]) / "meta.json").is_file():
+    from aurola_qdrant.store import embedded_kind
+
+    if config.dry_run and not opts["qdrant_url"] and embedded_kind(opts["qdrant_path"]) is None:
         from qdrant_client import QdrantClient
 
         return QdrantClient(":memory:")

@@ -1,6 +1,7 @@
 """Qdrant connection options shared by every command: a server (--qdrant-url/--api-key, env QDRANT_URL and
-QDRANT_API_KEY) or the embedded store (--qdrant-path, default ./aurola_db). The API key never reaches the
-terminal: `scrub` masks it in every message a command prints."""
+QDRANT_API_KEY) or the embedded store (--qdrant-path, default ./aurola_db: Qdrant Edge for new stores, an
+existing qdrant-client local-mode folder as before, see `aurola_qdrant.store.open_embedded`). The API key
+never reaches the terminal: `scrub` masks it in every message a command prints."""
 
 from __future__ import annotations
 
@@ -24,22 +25,23 @@ def scrub(text: str, secret: str | None) -> str:
 
 
 def make_client(url: str | None, api_key: str | None, path: str | Path, *, create: bool = True) -> Any:
-    """``QdrantClient(url=..., api_key=...)`` for a server, else embedded ``QdrantClient(path=path)``.
+    """``QdrantClient(url=..., api_key=...)`` for a server, else the embedded store at ``path``
+    (`aurola_qdrant.store.open_embedded`: Qdrant Edge, or qdrant-client local mode for an existing
+    local-mode folder, with a one-line hint on stderr to migrate it).
 
     ``create=False`` (read-only commands) refuses a ``path`` that holds no store instead of creating an
-    empty one. Embedded mode locks its folder: one process at a time (run parallel shards against a
-    server).
+    empty one. An embedded store is locked to one process at a time (run parallel shards against a server).
 
     Raises:
         CommandError: no embedded store at ``path`` (with ``create=False``).
         StoreLockedError: another process holds the embedded store open.
     """
-    from qdrant_client import QdrantClient
-
-    from ..errors import StoreLockedError
+    from ..store.embedded import embedded_kind, migrate_hint, open_embedded
     from ._errors import CommandError
 
     if url:
+        from qdrant_client import QdrantClient
+
         # the client's version check runs in a thread and warns when the server does not answer; the
         # first call through the store's door reports that, with the URL, in one line
         warnings.filterwarnings("ignore", message="Failed to obtain server version")
@@ -47,21 +49,15 @@ def make_client(url: str | None, api_key: str | None, path: str | Path, *, creat
     if api_key:  # e.g. QDRANT_API_KEY exported for a server; never echo the key itself
         click.echo("note: no --qdrant-url given: ignoring the API key, using embedded Qdrant", err=True)
     folder = Path(path).expanduser()
-    if not create and not (folder / "meta.json").is_file():
+    kind = None if str(path) == ":memory:" else embedded_kind(folder)
+    if not create and kind is None and str(path) != ":memory:":
         raise CommandError(
             f"no embedded Qdrant store at {folder.resolve()} (ingest into it first, or point to yours with "
             "--qdrant-path DIR or --qdrant-url URL)"
         )
-    try:
-        return QdrantClient(path=str(folder))
-    except RuntimeError as err:
-        if "already accessed" not in str(err):
-            raise
-        raise StoreLockedError(
-            f"the embedded store at {folder.resolve()} is in use by another process (an embedded store "
-            "serves one process at a time: wait for it to finish, or run a Qdrant server for concurrent "
-            "access)"
-        ) from None
+    if kind == "local":
+        click.echo(migrate_hint(folder), err=True)
+    return open_embedded(path if str(path) == ":memory:" else folder, create=create, hint=False)
 
 
 def qdrant_options(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -71,7 +67,8 @@ def qdrant_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         type=click.Path(file_okay=False, path_type=Path),
         default=Path("aurola_db"),
         show_default=True,
-        help="Embedded Qdrant folder, used when no --qdrant-url is given.",
+        help="Embedded Qdrant folder (Qdrant Edge; an existing local-mode folder is opened as such), used "
+        "when no --qdrant-url is given.",
     )(fn)
     fn = click.option(
         "--api-key",

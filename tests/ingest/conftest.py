@@ -18,7 +18,7 @@ from qdrant_client import QdrantClient
 
 from aurola_qdrant.audio import audio_info, plan_windows
 from aurola_qdrant.ids import file_id, point_id
-from aurola_qdrant.store import AudioStore
+from aurola_qdrant.store import AudioStore, open_embedded
 from ingest import IngestConfig, embedder_info
 
 WINDOW = 2.0  # short windows keep the tiny model fast; multi-segment files stay a few seconds long
@@ -73,7 +73,7 @@ def open_store(tiny_embedder: Any, tmp_path: Path) -> Iterator[Callable[..., Aud
         db: Path | None = None, cfg: IngestConfig | None = None, client: Any = None, **kw: Any
     ) -> AudioStore:
         if client is None:
-            client = QdrantClient(path=str(db or tmp_path / "db"))
+            client = open_embedded(db or tmp_path / "db")
             clients.append(client)
         return AudioStore(client, "sounds", embedder_info(tiny_embedder, cfg or config()), **kw)
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 from click.testing import CliRunner
-from qdrant_client import QdrantClient
 
 from aurola_qdrant.cli import main
+from aurola_qdrant.store import open_embedded
 
 
 def _args(h, tmp_path, tiny_thinker, *extra):
@@ -24,7 +24,7 @@ def test_dry_run_lists_the_plan_and_writes_nothing(h, tmp_path, tiny_thinker):
     summary = json.loads(result.stdout[result.stdout.index("{") :])
     assert summary["dry_run"] and summary["segments_planned"] == 4 and summary["segments_embedded"] == 0
     assert sorted(r["segments"] for r in summary["planned"]) == [1, 3]
-    client = QdrantClient(path=str(tmp_path / "db"))
+    client = open_embedded(tmp_path / "db")
     try:
         assert not client.collection_exists("sounds")
     finally:
@@ -52,7 +52,7 @@ def test_failures_give_exit_status_1_and_collection_info_reports(h, tmp_path, ti
     (row,) = data["embedders"].values()
     assert data["points"] == 3 and row["files"] == 1 and row["vectors"] == 3
     assert (row["window_s"], row["hop_s"], row["dim"]) == (2.0, 2.0, 64)
-    client = QdrantClient(path=str(tmp_path / "db"))
+    client = open_embedded(tmp_path / "db")
     try:
         points, _ = client.scroll("sounds", limit=10)
         assert all(p.payload["archive"] == "x" and p.payload["year"] == 1999 for p in points)

@@ -12,8 +12,8 @@ from __future__ import annotations
 import os
 
 import pytest
-from qdrant_client import QdrantClient
 
+from aurola_qdrant.store import open_embedded
 from ingest import run_ingest
 
 RUNS = 10
@@ -32,7 +32,7 @@ def twin_archive(h, tmp_path):
 
 
 def _ingest_fresh(h, tiny_embedder, db, sources, cfg):
-    client = QdrantClient(path=str(db))
+    client = open_embedded(db)
     try:
         store = h.AudioStore(client, "sounds", h.embedder_info(tiny_embedder, cfg))
         summary = run_ingest(sources, store, tiny_embedder, cfg)

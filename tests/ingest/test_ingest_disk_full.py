@@ -3,7 +3,8 @@ written so far stays intact, and a rerun with space again completes exactly.
 
 The store lives on a 600 KiB tmpfs mounted in a private mount namespace (``unshare -m``, so nothing is
 left mounted if the test dies), grown to 64 MiB for the rerun ("free some space"); the test needs root,
-which CI and the development machines run as.
+which CI and the development machines run as. The store is a qdrant-client local-mode folder (made
+before the first run): 600 KiB is too small for Qdrant Edge, which refuses writes below 16 MiB free.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ def test_full_disk_stops_cleanly_and_a_rerun_completes_exactly(h, tmp_path, tiny
     script = textwrap.dedent(f"""
         set -u
         mount -t tmpfs -o size=600k tmpfs {mnt}
+        {sys.executable} -c "from qdrant_client import QdrantClient; QdrantClient(path='{mnt}/db').close()"
         {sys.executable} -c "{cli}" > {tmp_path}/run1.out 2> {tmp_path}/run1.err; echo $? > {tmp_path}/rc1
         mount -o remount,size=64m {mnt}
         {sys.executable} -c "{cli}" > {tmp_path}/run2.out 2> {tmp_path}/run2.err; echo $? > {tmp_path}/rc2

@@ -6,10 +6,9 @@ from __future__ import annotations
 import signal
 
 import pytest
-from qdrant_client import QdrantClient
 
 from aurola_qdrant.ids import file_id
-from aurola_qdrant.store import complete_field
+from aurola_qdrant.store import complete_field, open_embedded
 from ingest import run_ingest
 
 
@@ -45,7 +44,7 @@ def test_sigkill_then_rerun_ingests_exactly_what_is_missing(
     proc = h.run_cli(args, env={"AUROLA_INGEST_TEST_KILL_AFTER": event})
     assert proc.returncode == -signal.SIGKILL, proc.stderr[-2000:]
 
-    client = QdrantClient(path=str(db))
+    client = open_embedded(db)
     try:
         points = h.all_points(client, "sounds")
         flag = complete_field(tiny_embedder.vector_name)

@@ -12,6 +12,7 @@ from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedR
 
 from aurola_qdrant.errors import StoreUnavailableError
 from aurola_qdrant.retry import RetryPolicy
+from aurola_qdrant.store import open_embedded
 from ingest import run_ingest
 
 _REQUEST = httpx.Request("POST", "http://qdrant:6333/collections/sounds/points")
@@ -54,7 +55,7 @@ class FlakyClient:
 
 def test_transient_failures_are_retried_and_lose_nothing(h, tmp_path, tiny_embedder, open_store):
     files = [h.write_tone(tmp_path / "in" / f"{i}.wav", 1.0 + 2 * i, freq=300 + 100 * i) for i in range(3)]
-    client = QdrantClient(path=str(tmp_path / "db"))
+    client = open_embedded(tmp_path / "db")
     flaky = FlakyClient(client, every=3)
     try:
         summary = run_ingest(
@@ -69,7 +70,7 @@ def test_transient_failures_are_retried_and_lose_nothing(h, tmp_path, tiny_embed
 
 def test_outage_past_the_budget_stops_cleanly_and_a_rerun_completes(h, tmp_path, tiny_embedder, open_store):
     files = [h.write_tone(tmp_path / "in" / f"{i}.wav", 1.0 + 2 * i, freq=300 + 100 * i) for i in range(4)]
-    client = QdrantClient(path=str(tmp_path / "db"))
+    client = open_embedded(tmp_path / "db")
     try:
         flaky = FlakyClient(client, down_after=14)  # collection set up, then the server goes away mid-run
         store = open_store(client=flaky, retry=_FAST)

@@ -15,7 +15,7 @@ from qdrant_client import QdrantClient
 from aurola_qdrant.audio import audio_info, iter_windows, load_audio
 from aurola_qdrant.ids import file_id
 from aurola_qdrant.search import embedder_info
-from aurola_qdrant.store import AudioStore, EmbedderInfo, SegmentRecord
+from aurola_qdrant.store import AudioStore, EmbedderInfo, SegmentRecord, open_embedded
 
 WINDOW_S = 2.0
 
@@ -140,7 +140,7 @@ def db(tmp_path_factory: pytest.TempPathFactory, tiny_embedder) -> tuple[Path, d
     """An on-disk embedded Qdrant with the clips ("sounds") and a foreign-embedder collection ("theirs")."""
     root = tmp_path_factory.mktemp("cli")
     paths = write_clips(root / "clips")
-    client = QdrantClient(path=str(root / "db"))
+    client = open_embedded(root / "db")
     meta = {name: {"category": cat} for name, *_, cat in CLIPS}
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Payload indexes have no effect", category=UserWarning)

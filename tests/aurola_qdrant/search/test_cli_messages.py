@@ -9,9 +9,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from click.testing import CliRunner
-from qdrant_client import QdrantClient
 
 from aurola_qdrant.cli import main
+from aurola_qdrant.store import open_embedded
 
 QUERY = "an engine idles"
 
@@ -42,7 +42,7 @@ def test_a_store_locked_by_another_process_is_one_line_for_every_command(db, tin
         "collection info": ["collection", "info", "sounds", "--qdrant-path", str(path)],
         "collection list": ["collection", "list", "--qdrant-path", str(path)],
     }
-    holder = QdrantClient(path=str(path))  # flock: a second client, even in this process, is refused
+    holder = open_embedded(path)  # flock: a second client, even in this process, is refused
     try:
         for name, args in commands.items():
             result = _run(args)
@@ -90,7 +90,7 @@ def test_collection_list(db):
     assert "thinker" in rows["sounds"] and "0 points" in rows["theirs"]
     data = json.loads(_run(["collection", "list", "--qdrant-path", str(path), "--json"]).output)
     by_name = {row["collection"]: row for row in data["collections"]}
-    client = QdrantClient(path=str(path))
+    client = open_embedded(path)
     try:
         assert by_name["sounds"]["points"] == client.count("sounds").count > 0
     finally:

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from qdrant_client import QdrantClient
 
 from aurola_qdrant.cli import main
 from aurola_qdrant.search import AudioSearch, TextSearch
+from aurola_qdrant.store import open_embedded
 
 QUERY = "an engine idles"
 LABELS = ["a dog barks", "rain falls on a roof", "an engine idles", "wind howls", "a drill whines"]
@@ -38,7 +38,7 @@ def test_search_json_matches_the_library(db, tiny_thinker, tiny_embedder, tiny_r
     out = json.loads(result.stdout)
     assert out["query"] == QUERY and len(out["hits"]) == 3
     assert all(h["rerank_score"] is not None for h in out["hits"])
-    client = QdrantClient(path=str(path))
+    client = open_embedded(path)
     try:
         expected = AudioSearch(client, "sounds", tiny_embedder, tiny_reranker).search(
             QUERY, limit=3, candidates=6
@@ -127,7 +127,7 @@ def test_ingest_text_and_describe(tmp_path, db, tiny_thinker, tiny_embedder, tin
     result = _run([*args, "--reranker", str(tiny_thinker), "--limit", "3", "--json"])
     assert result.exit_code == 0, result.output
     hits = json.loads(result.stdout)["hits"]
-    client = QdrantClient(path=str(store))
+    client = open_embedded(store)
     try:
         assert client.count("labels").count == len(LABELS)
         expected = TextSearch(client, "labels", tiny_embedder, tiny_reranker).describe(

@@ -134,3 +134,26 @@ def test_an_engine_that_declares_itself_not_thread_safe_is_serialised() -> None:
     from aurola_qdrant.store._net import where
 
     assert where(engine) == "/data/edge"
+
+
+def test_optional_methods_are_skipped_on_engines_without_them_and_named_in_the_interface() -> None:
+    import ast
+    from pathlib import Path
+
+    from aurola_qdrant.store._net import call_optional
+    from aurola_qdrant.store.engine import OPTIONAL_METHODS
+
+    client = QdrantClient(":memory:")
+    assert call_optional(client, RetryPolicy(), "flush", collection_name="x") is None  # nothing to call
+    with pytest.raises(ValueError, match="not an optional engine method"):
+        call_optional(client, RetryPolicy(), "scroll", collection_name="x")
+    client.close()
+    root = Path(__file__).resolve().parents[3]
+    called: set[str] = set()
+    for path in (p for pkg in ("aurola_qdrant", "ingest", "trainer") for p in (root / pkg).rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "call_optional":
+                called |= {
+                    a.value for a in node.args if isinstance(a, ast.Constant) and isinstance(a.value, str)
+                }
+    assert called and called <= set(OPTIONAL_METHODS), called - set(OPTIONAL_METHODS)
