@@ -44,19 +44,18 @@ def _free_port() -> int:
 def build(n_clips: int) -> Path:
     """The TINY checkpoint and one embedded store holding the clips (reused when present)."""
     import soundfile as sf
-    from qdrant_client import QdrantClient
 
     from aurola_qdrant import AurolaEmbedder
     from aurola_qdrant.audio import audio_info, load_audio
     from aurola_qdrant.ids import file_id
-    from aurola_qdrant.store import AudioStore, SegmentRecord
+    from aurola_qdrant.store import AudioStore, SegmentRecord, open_embedded
     from aurola_qdrant.testing import build_tiny_thinker
 
     model = OUT / "thinker"
     if not (model / "config.json").is_file():
         build_tiny_thinker(model, **TINY)
     db = OUT / f"db-{n_clips}"
-    if (db / "meta.json").is_file():
+    if db.is_dir():
         return model
     clips = OUT / "clips"
     clips.mkdir(parents=True, exist_ok=True)
@@ -66,7 +65,7 @@ def build(n_clips: int) -> Path:
         p for p in sorted((ROOT / "tests/data/real").iterdir()) if p.suffix != ".md"
     ]
     embedder = AurolaEmbedder.from_pretrained(model, device="cpu")
-    client = QdrantClient(path=str(db))
+    client = open_embedded(db)  # the default embedded engine, as `aurola-qdrant ingest` makes
     store = AudioStore.for_embedder(client, "bench", embedder)
     store.ensure_collection()
     for path in paths:

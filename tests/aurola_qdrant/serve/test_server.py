@@ -16,9 +16,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from qdrant_client import QdrantClient
 
 from aurola_qdrant.search import AudioSearch
+from aurola_qdrant.store import open_embedded
 
 from .conftest import KEY, store_clips, write_clips
 
@@ -41,7 +41,7 @@ def server(tmp_path_factory, tiny_thinker, tiny_embedder, tiny_reranker):
     """``(base_url, expected)``: the running service and the Python API's hits per (query, rerank)."""
     root = tmp_path_factory.mktemp("served")
     clips = write_clips(root / "clips")
-    client = QdrantClient(path=str(root / "db"))
+    client = open_embedded(root / "db")  # the default embedded engine, as `aurola-qdrant ingest` makes
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Payload indexes have no effect", category=UserWarning)
         store_clips(client, "sounds", tiny_embedder, clips)
