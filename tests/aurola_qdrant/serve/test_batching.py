@@ -14,8 +14,19 @@ from aurola_qdrant.serve.models import BatchedEmbedder
 from aurola_qdrant.serve.stages import collect
 
 
-def _rows(calls: list[list[int]], gate: threading.Event | None = None):
+def _until(condition, seconds: float = 10.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting for the batcher"
+        time.sleep(0.005)
+
+
+def _rows(
+    calls: list[list[int]], gate: threading.Event | None = None, entered: threading.Event | None = None
+):
     def run(items: list[int]) -> np.ndarray:
+        if entered is not None:
+            entered.set()
         if gate is not None:
             gate.wait(10)
         if any(i < 0 for i in items):
@@ -28,22 +39,20 @@ def _rows(calls: list[list[int]], gate: threading.Event | None = None):
 
 def test_concurrent_requests_share_one_call():
     calls: list[list[int]] = []
-    gate = threading.Event()
-    batcher = MicroBatcher({"n": _rows(calls, gate)}, max_batch=8, wait_s=0.05, max_queue=64)
+    gate, entered = threading.Event(), threading.Event()
+    batcher = MicroBatcher({"n": _rows(calls, gate, entered)}, max_batch=8, wait_s=0.05, max_queue=64)
     try:
         results: dict[int, np.ndarray] = {}
         first = threading.Thread(target=lambda: results.__setitem__(0, batcher.run("n", [0])))
-        first.start()  # its call blocks on the gate, so the next eight requests queue up meanwhile
-        while batcher.depth:
-            time.sleep(0.01)
+        first.start()  # its model call blocks on the gate, so the next eight requests queue up meanwhile
+        _until(entered.is_set)
         threads = [
             threading.Thread(target=lambda i=i: results.__setitem__(i, batcher.run("n", [i])))
             for i in range(1, 9)
         ]
         for t in threads:
             t.start()
-        while batcher.depth < 8:
-            time.sleep(0.01)
+        _until(lambda: batcher.depth == 8)
         gate.set()
         for t in [first, *threads]:
             t.join(10)
@@ -70,17 +79,15 @@ def test_without_batching_each_item_is_its_own_call():
 
 def test_full_queue_refuses_the_whole_request():
     calls: list[list[int]] = []
-    gate = threading.Event()
-    batcher = MicroBatcher({"n": _rows(calls, gate)}, max_batch=1, wait_s=0.0, max_queue=3)
+    gate, entered = threading.Event(), threading.Event()
+    batcher = MicroBatcher({"n": _rows(calls, gate, entered)}, max_batch=1, wait_s=0.0, max_queue=3)
     try:
         busy = threading.Thread(target=batcher.run, args=("n", [1]))
         busy.start()
-        while batcher.depth:  # the worker took it and now waits on the gate
-            time.sleep(0.01)
+        _until(entered.is_set)  # the worker took it and now waits on the gate
         waiting = threading.Thread(target=batcher.run, args=("n", [2, 3]))
         waiting.start()
-        while batcher.depth < 2:
-            time.sleep(0.01)
+        _until(lambda: batcher.depth == 2)
         with pytest.raises(QueueFullError, match="at most 3"):
             batcher.run("n", [4, 5])  # 2 waiting + 2 > 3: refused, nothing enqueued
         assert batcher.depth == 2
