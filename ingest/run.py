@@ -9,8 +9,9 @@ import resource
 import time
 from collections.abc import Iterable
 from pathlib import Path
-from typing import IO, Any, TypedDict
+from typing import IO, TypedDict
 
+from aurola_qdrant.protocols import BatchEmbedder, Embedder
 from aurola_qdrant.store import AudioStore, EmbedderInfo
 
 from .config import IngestConfig
@@ -25,7 +26,7 @@ __all__ = ["embedder_info", "run_ingest", "store_windowing"]
 logger = logging.getLogger(__name__)
 
 
-def embedder_info(embedder: Any, config: IngestConfig) -> EmbedderInfo:
+def embedder_info(embedder: Embedder, config: IngestConfig) -> EmbedderInfo:
     """The `EmbedderInfo` a collection records for ``embedder`` with ``config``'s windowing (what
     ``AudioStore.for_embedder(client, collection, embedder, **store_windowing(config))`` binds)."""
     return embedder.embedder_info(**store_windowing(config))
@@ -41,7 +42,7 @@ def store_windowing(config: IngestConfig) -> Windowing:
     return {"window_s": float(config.window_s), "hop_s": float(config.hop)}
 
 
-def _check_compatible(store: AudioStore, embedder: Any, config: IngestConfig) -> None:
+def _check_compatible(store: AudioStore, embedder: BatchEmbedder, config: IngestConfig) -> None:
     want = embedder_info(embedder, config)
     if (
         store.embedder_info.write_key() != want.write_key()
@@ -53,7 +54,7 @@ def _check_compatible(store: AudioStore, embedder: Any, config: IngestConfig) ->
             "AudioStore(client, collection, ingest.embedder_info(embedder, config))"
         )
     longest = config.window_s + 1.0  # plan_windows merges tails under 1 s into the last window
-    limit = float(getattr(embedder, "max_audio_seconds", float("inf")))
+    limit = float(embedder.max_audio_seconds)
     if longest > limit:
         raise ValueError(
             f"window_s={config.window_s} gives segments up to {longest} s; "
@@ -80,7 +81,7 @@ def _dry_run(files: list[SourceFile], store: AudioStore, config: IngestConfig, s
 def run_ingest(
     sources: Iterable[str | Path | SourceFile],
     store: AudioStore,
-    embedder: Any,
+    embedder: BatchEmbedder,
     config: IngestConfig | None = None,
     *,
     progress: Progress | None = None,

@@ -24,8 +24,8 @@ import numpy as np
 from qdrant_client import QdrantClient, models
 
 from aurola_qdrant.audio import AudioSegment, audio_info, load_audio
-from aurola_qdrant.embedder import AurolaEmbedder
 from aurola_qdrant.ids import file_id
+from aurola_qdrant.protocols import Embedder
 from aurola_qdrant.retry import QDRANT_RETRY
 from aurola_qdrant.store import AudioStore, SegmentRecord
 from aurola_qdrant.store._net import Net
@@ -91,7 +91,7 @@ class EvalIndex:
     def __init__(
         self,
         client: QdrantClient,
-        embedder: AurolaEmbedder,
+        embedder: Embedder,
         items: Sequence[ManifestItem],
         *,
         batch_size: int = 256,

@@ -8,11 +8,10 @@ only used afterwards to read off ranks, and by `trainer.evaluate.tune_alpha` on 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from typing import Any, Protocol
 
 import numpy as np
 
+from aurola_qdrant.protocols import Reranker
 from aurola_qdrant.search.fusion import DIRECTIONS
 
 from .eval_index import Candidates, EvalIndex
@@ -20,16 +19,6 @@ from .eval_index import Candidates, EvalIndex
 __all__ = ["DIRECTIONS", "Reranker", "fuse", "rerank_probabilities"]
 
 logger = logging.getLogger(__name__)
-
-
-class Reranker(Protocol):
-    """What evaluation needs from `aurola_qdrant.reranker.AurolaReranker`."""
-
-    def score_text_to_audio(self, text: str, audio_items: Sequence[Any]) -> np.ndarray: ...
-
-    def score_audio_to_text(self, audio_item: Any, texts: Sequence[str]) -> np.ndarray: ...
-
-    def default_alpha(self, direction: str) -> float: ...
 
 
 def rerank_probabilities(

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 from qdrant_client import QdrantClient
 
-from aurola_qdrant.embedder import AurolaEmbedder
+from aurola_qdrant.protocols import Embedder
 from aurola_qdrant.search.fusion import ALPHA_GRID
 from trainer.manifest import ManifestItem
 
@@ -142,7 +142,7 @@ class _Session:
         self.keep = keep
         self.index: EvalIndex | None = None
 
-    def open(self, items: Sequence[ManifestItem], embedder: AurolaEmbedder, batch_size: int) -> EvalIndex:
+    def open(self, items: Sequence[ManifestItem], embedder: Embedder, batch_size: int) -> EvalIndex:
         self.index = EvalIndex(self.client, embedder, items, batch_size=batch_size)
         return self.index.build()
 
@@ -168,7 +168,7 @@ def _candidates_and_p(
 
 def evaluate(
     items: Sequence[ManifestItem],
-    embedder: AurolaEmbedder,
+    embedder: Embedder,
     *,
     client: QdrantClient | None = None,
     k: Sequence[int] = (1, 5, 10),
@@ -213,7 +213,7 @@ def evaluate(
 
 def tune_alpha(
     validation_items: Sequence[ManifestItem],
-    embedder: AurolaEmbedder,
+    embedder: Embedder,
     reranker: Reranker,
     *,
     client: QdrantClient | None = None,

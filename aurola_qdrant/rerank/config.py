@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..registry import get_model_spec
+from ..search.fusion import DEFAULT_ALPHA, DIRECTIONS
 
 __all__ = [
     "DEFAULT_ALPHA",
@@ -28,8 +29,6 @@ __all__ = [
 ]
 
 RERANKER_CONFIG_FILE = "aurola_reranker.json"
-DIRECTIONS = ("t2a", "a2t")
-DEFAULT_ALPHA = 1.0
 _FORMAT = 1
 
 

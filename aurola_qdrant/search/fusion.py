@@ -48,7 +48,9 @@ ALPHA_GRID: tuple[float, ...] = (0.0, 0.01, 0.02, 0.05, *(round(0.1 * i, 1) for 
 
 
 def resolve_alpha(alpha: float | None, reranker: Any, direction: Direction) -> float:
-    """The fusion weight for ``direction`` (module docstring). Raises ValueError unless finite and >= 0."""
+    """The fusion weight for ``direction`` (module docstring): ``alpha``, else the re-ranker's own
+    (`Reranker.default_alpha`), else `DEFAULT_ALPHA` (also for a scorer without one: evaluation and
+    tests pass plain scorers here). Raises ValueError unless finite and >= 0."""
     if alpha is None:
         default = getattr(reranker, "default_alpha", None)
         alpha = float(default(direction)) if callable(default) else DEFAULT_ALPHA

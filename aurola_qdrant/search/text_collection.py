@@ -25,7 +25,7 @@ from ..store._net import Net
 from .compat import embedder_info
 
 if TYPE_CHECKING:
-    from ..embedder import AurolaEmbedder
+    from ..protocols import Embedder
 
 __all__ = ["TEXT_NAMESPACE", "TextCollection", "ingest_texts", "read_text_file", "text_point_id"]
 
@@ -142,7 +142,7 @@ def read_text_file(path: str | Path) -> tuple[list[str], list[dict[str, Any]]]:
 def ingest_texts(
     client: QdrantClient,
     collection: str,
-    embedder: AurolaEmbedder,
+    embedder: Embedder,
     texts: Sequence[str],
     metadata: Sequence[Mapping[str, Any]] | None = None,
     *,
