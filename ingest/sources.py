@@ -11,10 +11,15 @@ Each SOURCE is read as (first match wins):
                                cells and JSON nulls are left out)
     an existing file           that file, whatever its extension
     anything with * ? [        a glob (``**`` recurses), files only, sorted; no extension filter
+    a URI (``scheme://``)      ``file://``, ``http(s)://``, ``s3://``, ``gs://`` (fsspec): a manifest
+                               object (``.jsonl``/``.csv``; relative rows resolve against its URI) is
+                               read as one, another object is that file, a prefix (``s3://b/prefix/``)
+                               is listed recursively with the extension filter, as a directory is;
+                               HTTP servers list nothing reliably: give http(s) archives as manifests
 
-Every file is identified by its absolute path (``os.path.abspath``: normalised, symlinks kept), which
-is what the payload's ``source``/``sources`` hold and what ``--shard`` hashes. A path listed twice is
-ingested once, with the metadata of its first listing.
+Every file is identified by its absolute path (``os.path.abspath``: normalised, symlinks kept) or its URI
+as written, which is what the payload's ``source``/``sources`` hold and what ``--shard`` hashes. A path
+listed twice is ingested once, with the metadata of its first listing.
 """
 
 from __future__ import annotations
@@ -22,14 +27,17 @@ from __future__ import annotations
 import csv
 import glob
 import hashlib
+import io
 import json
 import os
+import posixpath
 import sys
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from aurola_qdrant.audio.uri import display, is_uri, list_uri, open_binary, suffix
 from aurola_qdrant.errors import InputError
 
 from .config import check_metadata
@@ -60,7 +68,12 @@ def in_shard(path: str, shard: tuple[int, int]) -> bool:
     return int.from_bytes(hashlib.sha1(path.encode("utf-8")).digest()[:8], "big") % count == index
 
 
-def _row_to_file(row: Mapping[str, Any], base: Path, where: str, path_key: str) -> SourceFile:
+def _absolute(path: str) -> str:
+    """A path made absolute (``os.path.abspath`` of ``~``-expanded); a URI as it is."""
+    return path if is_uri(path) else os.path.abspath(os.path.expanduser(path))
+
+
+def _row_to_file(row: Mapping[str, Any], base: Path | str, where: str, path_key: str) -> SourceFile:
     raw = row.get(path_key)
     if not isinstance(raw, str) or not raw.strip():
         raise InputError(f"{where}: no {path_key!r} value (each row needs the audio file's path)")
@@ -69,25 +82,41 @@ def _row_to_file(row: Mapping[str, Any], base: Path, where: str, path_key: str) 
         check_metadata(meta, where)
     except ValueError as err:
         raise InputError(str(err)) from None
-    path = Path(raw.strip()).expanduser()
+    text = raw.strip()
+    if is_uri(text):
+        return SourceFile(text, meta)
+    if isinstance(base, str):  # a manifest under a URI: relative rows live beside it
+        return SourceFile(text if os.path.isabs(text) else posixpath.join(base, text), meta)
+    path = Path(text).expanduser()
     return SourceFile(os.path.abspath(path if path.is_absolute() else base / path), meta)
 
 
+def _open_manifest(manifest: str | Path) -> tuple[IO[str], Path | str]:
+    if isinstance(manifest, str) and is_uri(manifest):
+        try:
+            with open_binary(manifest) as raw:
+                data = raw.read()
+        except (OSError, ImportError) as err:
+            raise InputError(f"cannot read manifest {display(manifest)!r}: {err}") from err
+        return io.StringIO(data.decode("utf-8"), newline=""), manifest.rsplit("/", 1)[0] + "/"
+    path = Path(manifest)
+    try:
+        return path.open(encoding="utf-8", newline=""), path.parent
+    except OSError as err:
+        raise InputError(f"cannot read manifest {str(path)!r}: {err}") from err
+
+
 def read_manifest(manifest: str | Path, *, path_key: str = "path") -> Iterator[SourceFile]:
-    """Rows of a JSONL or CSV manifest as SourceFiles (see the module docstring).
+    """Rows of a JSONL or CSV manifest (a path or a URI) as SourceFiles (see the module docstring).
 
     Raises:
         InputError: an unreadable manifest, a row without a path, a malformed JSON line, or a metadata
             column that uses a reserved payload field (the message names the file and line).
     """
-    manifest = Path(manifest)
-    base = manifest.parent
-    try:
-        fh = manifest.open(encoding="utf-8", newline="")
-    except OSError as err:
-        raise InputError(f"cannot read manifest {str(manifest)!r}: {err}") from err
+    fh, base = _open_manifest(manifest)
+    manifest = display(manifest) if isinstance(manifest, str) else manifest
     with fh:
-        if manifest.suffix.lower() == ".csv":
+        if suffix(manifest) == ".csv":
             reader = csv.DictReader(fh)
             if reader.fieldnames is None or path_key not in reader.fieldnames:
                 raise InputError(f"{manifest}: CSV header {reader.fieldnames} lacks the {path_key!r} column")
@@ -118,18 +147,21 @@ def _path_list(stream: IO[str]) -> Iterator[SourceFile]:
     for line in stream:
         text = line.strip()
         if text and not text.startswith("#"):
-            yield SourceFile(os.path.abspath(os.path.expanduser(text)))
+            yield SourceFile(_absolute(text))
 
 
 def _expand(
     spec: str | Path | SourceFile, extensions: tuple[str, ...], stdin: IO[str]
 ) -> Iterator[SourceFile]:
     if isinstance(spec, SourceFile):
-        yield SourceFile(os.path.abspath(spec.path), dict(spec.metadata))
+        yield SourceFile(_absolute(spec.path), dict(spec.metadata))
         return
     text = os.fspath(spec)
     if text == "-":
         yield from _path_list(stdin)
+        return
+    if is_uri(text):
+        yield from _expand_uri(text, extensions)
         return
     path = Path(text).expanduser()
     if path.is_dir():
@@ -143,6 +175,19 @@ def _expand(
         yield from (SourceFile(os.path.abspath(m)) for m in matches)
     else:
         raise InputError(f"source {text!r} is not a file, a directory, a manifest, '-' or a glob pattern")
+
+
+def _expand_uri(uri: str, extensions: tuple[str, ...]) -> Iterator[SourceFile]:
+    if suffix(uri) in MANIFEST_EXTENSIONS:
+        yield from read_manifest(uri)
+        return
+    try:
+        listed = list_uri(uri, extensions)
+    except FileNotFoundError:
+        raise InputError(f"source {display(uri)!r} names no object and no prefix") from None
+    except (OSError, ImportError) as err:
+        raise InputError(f"cannot list source {display(uri)!r}: {err}") from err
+    yield from (SourceFile(u) for u in listed)
 
 
 def iter_source_files(
@@ -168,7 +213,7 @@ def iter_source_files(
             seen.add(item.path)
             yield item
         if not found:  # before sharding: an empty shard is fine, a SOURCE that names nothing is a mistake
-            name = spec.path if isinstance(spec, SourceFile) else os.fspath(spec)
+            name = display(spec.path if isinstance(spec, SourceFile) else os.fspath(spec))
             what = "stdin" if name == "-" else repr(name)
             raise InputError(
                 f"SOURCE {what} matches no file (directories are searched for {', '.join(extensions)}; "

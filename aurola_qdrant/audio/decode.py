@@ -20,6 +20,7 @@ import soundfile as sf
 from ..errors import AudioDecodeError
 from .chatter import decoder_chatter, describe_chatter
 from .sniff import looks_supported, looks_unsupported, mp3_length_is_estimated, ogg_is_cut, wav_log_says_cut
+from .uri import display, is_uri, open_binary, source_size
 
 __all__ = ["AudioInfo", "audio_info", "check_decoded_length", "ensure_finite", "open_audio", "read_frames"]
 
@@ -60,6 +61,22 @@ class AudioInfo:
     subtype: str
 
 
+def _precheck_uri(uri: str) -> None:
+    shown = display(uri)
+    try:
+        size = source_size(uri)
+    except FileNotFoundError as exc:
+        raise AudioDecodeError(shown, "missing", str(exc)) from exc
+    except IsADirectoryError as exc:
+        raise AudioDecodeError(shown, "unreadable", "is a directory") from exc
+    except (OSError, ImportError) as exc:
+        raise AudioDecodeError(shown, "unreadable", f"{type(exc).__name__}: {exc}") from exc
+    except Exception as exc:  # a storage client's own error class after its retries
+        raise AudioDecodeError(shown, "unreadable", f"{type(exc).__name__}: {exc}") from exc
+    if size == 0:
+        raise AudioDecodeError(shown, "empty", "zero-byte object")
+
+
 def _precheck(path: Path) -> None:
     if not path.exists():
         raise AudioDecodeError(path, "missing", "no such file")
@@ -74,7 +91,7 @@ def _precheck(path: Path) -> None:
         raise AudioDecodeError(path, "empty", "zero-byte file")
 
 
-def _open_error(path: Path, exc: Exception, said: list[str]) -> AudioDecodeError:
+def _open_error(path: Path | str, exc: Exception, said: list[str]) -> AudioDecodeError:
     code = getattr(exc, "code", None)
     detail = str(exc) + describe_chatter(said)
     if ogg_is_cut(path):
@@ -98,6 +115,10 @@ def open_audio(path: str | os.PathLike[str]) -> Iterator[tuple[sf.SoundFile, Aud
             A variable-bitrate MP3 without a length header is ``unsupported-format``: libsndfile would
             decode only up to a guessed length.
     """
+    if is_uri(path):
+        with _open_uri(os.fspath(path)) as opened:
+            yield opened
+        return
     p = Path(path)
     _precheck(p)
     failure: Exception | None = None
@@ -108,9 +129,38 @@ def open_audio(path: str | os.PathLike[str]) -> Iterator[tuple[sf.SoundFile, Aud
             failure = exc
     if failure is not None:
         raise _open_error(p, failure, said) from failure
+    with _checked(handle, p, str(path)) as opened:
+        yield opened
+
+
+@contextmanager
+def _open_uri(uri: str) -> Iterator[tuple[sf.SoundFile, AudioInfo]]:
+    """`open_audio` of a URI: libsndfile reads through a seekable fsspec range reader (virtual I/O)."""
+    _precheck_uri(uri)
+    failure: Exception | None = None
+    try:
+        with open_binary(uri) as fh:
+            with decoder_chatter(display(uri)) as said:
+                try:
+                    handle = sf.SoundFile(fh)
+                except (RuntimeError, TypeError) as exc:
+                    failure = exc
+            if failure is None:
+                with _checked(handle, uri, uri) as opened:
+                    yield opened
+    except OSError as exc:  # the object went away or a read failed past the retries
+        raise AudioDecodeError(display(uri), "unreadable", f"{type(exc).__name__}: {exc}") from exc
+    if failure is not None:
+        err = _open_error(uri, failure, said)
+        raise AudioDecodeError(display(uri), err.reason, err.detail) from failure
+
+
+@contextmanager
+def _checked(handle: sf.SoundFile, p: Path | str, shown: str) -> Iterator[tuple[sf.SoundFile, AudioInfo]]:
+    name: Path | str = p if isinstance(p, Path) else display(p)  # errors never quote URI credentials
     with handle:
         info = AudioInfo(
-            path=str(path),
+            path=shown,
             sample_rate=int(handle.samplerate),
             channels=int(handle.channels),
             frames=int(handle.frames),
@@ -119,20 +169,20 @@ def open_audio(path: str | os.PathLike[str]) -> Iterator[tuple[sf.SoundFile, Aud
             subtype=str(handle.subtype),
         )
         if info.sample_rate <= 0 or info.channels <= 0:
-            raise AudioDecodeError(p, "corrupt", f"header gives {info.sample_rate} Hz, {info.channels} ch")
+            raise AudioDecodeError(name, "corrupt", f"header gives {info.sample_rate} Hz, {info.channels} ch")
         if info.format == "OGG" and ogg_is_cut(p):
-            raise AudioDecodeError(p, "truncated", "Ogg stream has no end-of-stream page")
+            raise AudioDecodeError(name, "truncated", "Ogg stream has no end-of-stream page")
         if info.format in ("WAV", "WAVEX") and wav_log_says_cut(handle.extra_info):
-            raise AudioDecodeError(p, "truncated", "data chunk is longer than the file")
+            raise AudioDecodeError(name, "truncated", "data chunk is longer than the file")
         if info.format == "MP3" and mp3_length_is_estimated(p):
             raise AudioDecodeError(
-                p,
+                name,
                 "unsupported-format",
                 "variable-bitrate MP3 without a Xing/VBRI length header: libsndfile would stop at a guessed "
                 "length and drop audio; convert it first (e.g. ffmpeg -i in.mp3 out.flac)",
             )
         if info.frames <= 0:
-            raise AudioDecodeError(p, "empty", "the file holds no samples")
+            raise AudioDecodeError(name, "empty", "the file holds no samples")
         yield handle, info
 
 

@@ -8,8 +8,12 @@ file to tell those cases apart. None of them decodes audio.
 
 from __future__ import annotations
 
+import os
 import re
-from pathlib import Path
+
+from .uri import open_binary, suffix
+
+Source = str | os.PathLike[str]
 
 __all__ = [
     "looks_supported",
@@ -40,8 +44,8 @@ _WAV_DATA_CUT = re.compile(r"^data\s*:\s*(\d+)\s*\(should be (\d+)\)", re.MULTIL
 _WAV_UNKNOWN_LENGTHS = frozenset({0, 0xFFFFFFFF})
 
 
-def _head(path: Path, n: int = 16) -> bytes:
-    with path.open("rb") as fh:
+def _head(path: Source, n: int = 16) -> bytes:
+    with open_binary(path) as fh:
         return fh.read(n)
 
 
@@ -50,7 +54,7 @@ def _is_mpeg_audio_sync(head: bytes) -> bool:
     return len(head) >= 2 and head[0] == 0xFF and (head[1] & 0xE0) == 0xE0 and (head[1] & 0x06) != 0
 
 
-def looks_unsupported(path: Path) -> bool:
+def looks_unsupported(path: Source) -> bool:
     """True when the file is recognisably a format libsndfile cannot decode (MP4/M4A, WMA, AAC...)."""
     head = _head(path)
     if head[4:8] == b"ftyp":  # ISO base media (mp4, m4a, 3gp)
@@ -61,26 +65,22 @@ def looks_unsupported(path: Path) -> bool:
         return True
     if len(head) >= 2 and head[0] == 0xFF and (head[1] & 0xF6) == 0xF0:  # ADTS AAC
         return True
-    return path.suffix.lower() in _UNSUPPORTED_EXT
+    return suffix(path) in _UNSUPPORTED_EXT
 
 
-def looks_supported(path: Path) -> bool:
+def looks_supported(path: Source) -> bool:
     """True when the name or the first bytes claim a format libsndfile decodes (so a failure means damage)."""
     head = _head(path)
-    return (
-        path.suffix.lower() in _SUPPORTED_EXT
-        or head.startswith(_SUPPORTED_MAGIC)
-        or _is_mpeg_audio_sync(head)
-    )
+    return suffix(path) in _SUPPORTED_EXT or head.startswith(_SUPPORTED_MAGIC) or _is_mpeg_audio_sync(head)
 
 
-def ogg_is_cut(path: Path) -> bool:
+def ogg_is_cut(path: Source) -> bool:
     """True when an Ogg file does not end with an end-of-stream page (it was cut short).
 
     Every complete Ogg logical stream ends with a page flagged EOS, and a page is at most 65,307 bytes, so
     the last page header lies within that distance of the end of the file.
     """
-    with path.open("rb") as fh:
+    with open_binary(path) as fh:
         if fh.read(4) != b"OggS":
             return False
         size = fh.seek(0, 2)
@@ -134,14 +134,14 @@ def _mpeg_frame(buf: bytes, pos: int) -> tuple[int, int] | None:
     return br_idx, (144 if mpeg1 or layer == 2 else 72) * bitrate // rate + pad
 
 
-def mp3_length_is_estimated(path: Path) -> bool:
+def mp3_length_is_estimated(path: Source) -> bool:
     """True for a variable-bitrate MP3 without a Xing/Info/VBRI header.
 
     libsndfile then guesses the length from the first frame's bitrate and stops decoding at that guess, so
     audio past it would be lost without any error. A constant-bitrate file or one with a length header is
     fine. Looks at the first few dozen frame headers only.
     """
-    with path.open("rb") as fh:
+    with open_binary(path) as fh:
         buf = fh.read(256 * 1024)
     pos = 0
     if buf.startswith(b"ID3") and len(buf) >= 10:  # skip an ID3v2 tag (syncsafe 28-bit size)
