@@ -28,21 +28,20 @@ def ingest_and_search(
 ) -> dict[str, Any]:
     """Ingest the test archive (idempotent: files already in Qdrant are skipped; ``force`` drops the
     collection first, since the models changed) and show searches."""
-    from qdrant_client import QdrantClient
-
     from aurola_qdrant.embedder import AurolaEmbedder
     from aurola_qdrant.reranker import AurolaReranker
     from aurola_qdrant.retry import QDRANT_RETRY
     from aurola_qdrant.search import AudioSearch
     from aurola_qdrant.store import AudioStore
     from aurola_qdrant.store._net import Net
+    from aurola_qdrant.store.embedded import open_embedded
     from ingest import IngestConfig, run_ingest, store_windowing
     from trainer.manifest import read_manifest
 
     items = read_manifest(cfg.manifest("test"))
     embedder = AurolaEmbedder.from_pretrained(cfg.embedder, device="cpu", batch_size=32)
     reranker = AurolaReranker.from_pretrained(cfg.reranker, device="cpu", batch_size=16)
-    client = QdrantClient(path=str(qdrant_path))
+    client = open_embedded(qdrant_path)  # the embedded default (Qdrant Edge), as `aurola-qdrant ingest`
     try:
         say(f"== 4/6 ingest the {len(items)} test clips into embedded Qdrant at {qdrant_path}")
         started = time.perf_counter()

@@ -58,13 +58,14 @@ def note_engine(net: Net, config: StoreConfig | None, points: int) -> None:
     place = where(net.client)
     if is_local_mode(net.client):
         quiet_local_mode_size_warning()
-        _once(
-            place,
-            "indexes",
-            f"note: the embedded store at {place} (qdrant-client local mode) keeps no payload indexes and "
-            "scans every point per query: fine for small collections; use Qdrant Edge (aurola-qdrant "
-            "collection migrate) or a Qdrant server for large ones",
-        )
+        if place != ":memory:":  # scratch/test stores: no indexes is expected there, no note
+            _once(
+                place,
+                "indexes",
+                f"note: the embedded store at {place} (qdrant-client local mode) keeps no payload indexes "
+                "and scans every point per query: fine for small collections; use Qdrant Edge "
+                "(aurola-qdrant collection migrate) or a Qdrant server for large ones",
+            )
         ignored = _local_ignored(config) if config is not None else []
         if ignored:
             _once(
