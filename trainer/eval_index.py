@@ -139,17 +139,8 @@ class EvalIndex:
             start = item.start_s or 0.0
             end = info.duration_s if item.end_s is None else min(item.end_s, info.duration_s)
             excerpt = item.start_s is not None or item.end_s is not None
-            record = SegmentRecord(
-                file_id=file_id(item.audio),
-                source=str(item.audio),
-                start_s=start,
-                end_s=end,
-                segment_index=0,
-                n_segments=1,
-                duration_s=info.duration_s,
-                sample_rate=info.sample_rate,
-                channels=info.channels,
-                metadata={"eval_index": len(by_point)},
+            record = SegmentRecord.of_segment(
+                file_id(item.audio), str(item.audio), info, [(start, end)], 0, {"eval_index": len(by_point)}
             )
             if record.point_id in by_point:
                 logger.warning("clip %d (%s) has the same audio as an earlier clip: one point", i, item.audio)

@@ -29,6 +29,7 @@ def create_app(service: SearchService) -> Any:
     from starlette.exceptions import HTTPException
 
     from . import api, ops
+    from .docs import mount_docs
 
     uploads = tempfile.TemporaryDirectory(prefix="aurola-serve-")
 
@@ -39,7 +40,12 @@ def create_app(service: SearchService) -> Any:
         uploads.cleanup()
 
     app = fastapi.FastAPI(
-        title="aurola-qdrant search service", version="0.1.0", description=DESCRIPTION, lifespan=lifespan
+        title="aurola-qdrant search service",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url=None,  # `mount_docs` serves /docs with local assets (the default page needs a CDN)
+        redoc_url=None,
     )
     app.state.service = service
     app.state.uploads = uploads.name
@@ -79,4 +85,5 @@ def create_app(service: SearchService) -> Any:
         )
     app.include_router(api.router)
     app.include_router(ops.router)
+    mount_docs(app)
     return Gate(app, service)

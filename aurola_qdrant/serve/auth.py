@@ -16,7 +16,7 @@ from .errors import ApiError
 __all__ = ["PUBLIC_PATHS", "check_bearer", "is_public", "read_api_key"]
 
 PUBLIC_PATHS = frozenset({"/healthz", "/", "/favicon.ico", "/docs", "/openapi.json", "/docs/oauth2-redirect"})
-PUBLIC_PREFIXES = ("/page/",)
+PUBLIC_PREFIXES = ("/page/", "/docs/assets/")
 
 
 def read_api_key(key_file: str | os.PathLike[str] | None = None, env: str = "AUROLA_API_KEY") -> str | None:

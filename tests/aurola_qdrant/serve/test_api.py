@@ -295,3 +295,15 @@ def test_page_and_docs_are_served_offline(make_client):
         "/readyz",
         "/metrics",
     } <= set(paths)
+
+
+def test_the_api_docs_page_needs_no_cdn(make_client):
+    client = make_client(api_key="k-docs")  # the docs hold no data: served without the key
+    docs = client.get("/docs")
+    assert docs.status_code == 200 and "/openapi.json" in docs.text
+    assert "cdn" not in docs.text.lower() and "https://" not in docs.text
+    for asset in ("/docs/assets/swagger-ui-bundle.js", "/docs/assets/swagger-ui.css"):
+        answer = client.get(asset)
+        assert answer.status_code == 200 and len(answer.content) > 10_000, asset
+    assert client.get("/docs/assets/..%2F..%2Fsetup.py").status_code == 404
+    assert client.get("/docs/assets/index.html").status_code == 404
