@@ -22,6 +22,7 @@ COMMANDS = {
     "models": "aurola_qdrant.cli.models:models",
     "embed": "aurola_qdrant.cli.embed:embed",
     "ingest": "ingest.cli:ingest",
+    "enrich": "ingest.enrich_cli:enrich",
     "collection": "aurola_qdrant.cli.collection:collection",
     "ingest-text": "aurola_qdrant.cli.search:ingest_text",
     "search": "aurola_qdrant.cli.search:search",

@@ -28,6 +28,8 @@ __all__ = [
     "METADATA_PREFIX",
     "check_query_compatible",
     "ensure_collection",
+    "ensure_vector",
+    "multivector_config",
     "payload_index_plan",
     "recorded_embedders",
 ]
@@ -92,14 +94,28 @@ def _create(net: Net, info: EmbedderInfo, config: StoreConfig) -> None:
             raise
 
 
-def _add_vector(net: Net, info: EmbedderInfo, config: StoreConfig, recorded: Any) -> None:
+def multivector_config() -> models.MultiVectorConfig:
+    """How a recording's window vectors are compared with a query: its best window (``MAX_SIM``)."""
+    return models.MultiVectorConfig(comparator=models.MultiVectorComparator.MAX_SIM)
+
+
+def _is_multi(params: models.VectorParams) -> bool:
+    return params.multivector_config is not None
+
+
+def _add_vector(
+    net: Net, info: EmbedderInfo, config: StoreConfig, recorded: Any, *, multivector: bool = False
+) -> None:
     key = METADATA_PREFIX + info.vector_name
     if recorded is not None:  # a record without its vector: a crashed earlier attempt, nothing depends on it
         logger.warning("replacing orphan record %s in %r", _describe(recorded), net.collection)
     # record first: a crash after it leaves a record without vector, which the next call repairs
     net.call("update_collection", metadata={key: info.to_dict()})
     dense = models.DenseVectorConfig(
-        size=info.dim, distance=models.Distance.COSINE, datatype=config.creation_datatype()
+        size=info.dim,
+        distance=models.Distance.COSINE,
+        datatype=config.creation_datatype(),
+        multivector_config=multivector_config() if multivector else None,
     )
     try:
         net.call(
@@ -120,12 +136,20 @@ def _add_vector(net: Net, info: EmbedderInfo, config: StoreConfig, recorded: Any
     logger.info("added vector %s to existing collection %r", info.describe(), net.collection)
 
 
-def _validate(net: Net, info: EmbedderInfo, params: models.VectorParams, recorded: Any) -> None:
+def _validate(
+    net: Net, info: EmbedderInfo, params: models.VectorParams, recorded: Any, *, multivector: bool = False
+) -> None:
     where = f"collection {net.collection!r}, vector {info.vector_name!r}"
     if params.size != info.dim or params.distance != models.Distance.COSINE:
         raise CollectionMismatchError(
             f"{where} has size {params.size} and distance {params.distance}, but the embedder "
             f"({info.describe()}) needs size {info.dim} and Cosine; use another vector name or collection"
+        )
+    if _is_multi(params) != multivector:
+        have = "a multivector" if _is_multi(params) else "a single dense vector"
+        want = "a multivector (MAX_SIM)" if multivector else "a single dense vector"
+        raise CollectionMismatchError(
+            f"{where} is {have} but {want} is needed here; use another vector name or collection"
         )
     if recorded is None:
         if _has_points_with_vector(net, info.vector_name):
@@ -143,6 +167,27 @@ def _validate(net: Net, info: EmbedderInfo, params: models.VectorParams, recorde
         )
 
 
+def ensure_vector(
+    net: Net, info: EmbedderInfo, config: StoreConfig, *, multivector: bool = False
+) -> models.CollectionInfo:
+    """Add or validate the named vector ``info.vector_name`` (a ``MAX_SIM`` multivector when
+    ``multivector``) and its recorded embedder on an existing collection; nothing else is touched
+    (no payload index, no point). Returns the collection as it was before any change.
+
+    Raises:
+        CollectionMismatchError: as `ensure_collection`, or the vector exists with the other shape
+            (dense vs multivector).
+    """
+    collection = net.call("get_collection")
+    recorded = recorded_embedders(collection).get(info.vector_name)
+    params = _vectors(collection).get(info.vector_name)
+    if params is None:
+        _add_vector(net, info, config, recorded, multivector=multivector)
+    else:
+        _validate(net, info, params, recorded, multivector=multivector)
+    return collection
+
+
 def ensure_collection(net: Net, info: EmbedderInfo, config: StoreConfig) -> models.CollectionInfo:
     """Create or validate the collection for ``info`` and create missing payload indexes (idempotent).
 
@@ -153,13 +198,7 @@ def ensure_collection(net: Net, info: EmbedderInfo, config: StoreConfig) -> mode
     """
     if not net.call("collection_exists"):
         _create(net, info, config)
-    collection = net.call("get_collection")
-    recorded = recorded_embedders(collection).get(info.vector_name)
-    params = _vectors(collection).get(info.vector_name)
-    if params is None:
-        _add_vector(net, info, config, recorded)
-    else:
-        _validate(net, info, params, recorded)
+    collection = ensure_vector(net, info, config)
     existing = collection.payload_schema or {}
     with warnings.catch_warnings():  # local mode warns once per index; `note_engine` says it once
         warnings.filterwarnings("ignore", message="Payload indexes have no effect", category=UserWarning)

@@ -27,7 +27,7 @@ from .points import record, scored_point
 from .points import with_payload as payload_selector
 from .points import with_vector as vector_selector
 from .queries import groups, request
-from .settings import unhonoured
+from .settings import edge_multivector, unhonoured
 from .updates import delete_payload, delete_points, delete_vectors, operations, selection, set_payload
 
 __all__ = ["EDGE_VERSION", "EdgeEngine"]
@@ -143,8 +143,12 @@ class EdgeEngine:
         c = self._get(collection_name)
         dense = vector_name_config.dense
         datatype = getattr(dense.datatype, "value", dense.datatype) or "float32"
+        multi = dense.multivector_config
         params = models.VectorParams(
-            size=dense.size, distance=dense.distance, datatype=models.Datatype(datatype)
+            size=dense.size,
+            distance=dense.distance,
+            datatype=models.Datatype(datatype),
+            multivector_config=multi,
         )
         edge_type = {"float16": edge.VectorStorageDatatype.Float16}.get(datatype)
         distance = {
@@ -155,7 +159,11 @@ class EdgeEngine:
         with c.lock, edge_errors(collection_name):
             c.update(
                 edge.UpdateOperation.create_dense_vector(
-                    vector_name, dense.size, distance, datatype=edge_type
+                    vector_name,
+                    dense.size,
+                    distance,
+                    multivector_config=edge_multivector(multi),
+                    datatype=edge_type,
                 )
             )
             c.meta.vectors[vector_name] = params

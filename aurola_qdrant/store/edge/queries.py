@@ -23,13 +23,16 @@ __all__ = ["groups", "request"]
 _MAX_ROUND = 10_000
 
 
-def _vector(query: Any) -> list[float]:
+def _vector(query: Any) -> list[float] | list[list[float]]:
+    """A dense query vector, or a multivector (rows) for a ``MAX_SIM`` multivector field."""
     if isinstance(query, models.NearestQuery):
         query = query.nearest
     if isinstance(query, np.ndarray):
         return query.astype(np.float32, copy=False).tolist()
     if isinstance(query, list | tuple) and query and not isinstance(query[0], list | tuple):
         return [float(x) for x in query]
+    if isinstance(query, list | tuple) and query and all(isinstance(r, list | tuple) and r for r in query):
+        return [[float(x) for x in row] for row in query]
     raise ValueError(f"query {query!r:.80} is not supported by the embedded Qdrant Edge store: pass a vector")
 
 

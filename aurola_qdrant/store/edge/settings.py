@@ -13,7 +13,7 @@ from typing import Any
 import qdrant_edge as edge
 from qdrant_client import models
 
-__all__ = ["edge_config", "unhonoured", "vector_params"]
+__all__ = ["edge_config", "edge_multivector", "unhonoured", "vector_params"]
 
 _DISTANCE = {
     models.Distance.COSINE: edge.Distance.Cosine,
@@ -60,6 +60,15 @@ def _hnsw(h: models.HnswConfigDiff | None) -> Any:
     )
 
 
+def edge_multivector(config: models.MultiVectorConfig | None) -> Any:
+    """qdrant-client's multivector config for Edge (Edge 0.9.0 has ``MAX_SIM``, Qdrant's one comparator)."""
+    if config is None:
+        return None
+    if config.comparator != models.MultiVectorComparator.MAX_SIM:
+        raise ValueError(f"multivector comparator {config.comparator!r} is not supported by Qdrant Edge")
+    return edge.MultiVectorConfig(edge.MultiVectorComparator.MaxSim)
+
+
 def vector_params(params: models.VectorParams) -> Any:
     """One dense vector's `EdgeVectorParams`."""
     datatype = getattr(params.datatype, "value", params.datatype)
@@ -67,6 +76,7 @@ def vector_params(params: models.VectorParams) -> Any:
         size=params.size,
         distance=_DISTANCE[params.distance],
         on_disk=params.on_disk,
+        multivector_config=edge_multivector(params.multivector_config),
         datatype=_DATATYPE[str(datatype)] if datatype is not None else None,
         quantization_config=_quantization(params.quantization_config),
         hnsw_config=_hnsw(params.hnsw_config),

@@ -1,0 +1,72 @@
+"""`aurola-qdrant enrich` end to end: the tiny real AuroLA checkpoint, an embedded Qdrant Edge store."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+from click.testing import CliRunner
+from qdrant_client import models
+
+from aurola_qdrant.cli import main
+from aurola_qdrant.store.edge import EdgeEngine
+
+
+def test_enrich_command_with_the_real_model(tmp_path: Path, tiny_thinker: Path) -> None:
+    rng = np.random.default_rng(1)
+    short, long_ = tmp_path / "short.wav", tmp_path / "long.wav"
+    sf.write(short, (0.1 * rng.standard_normal(2 * 8000)).astype(np.float32), 8000)
+    sf.write(long_, (0.1 * rng.standard_normal(7 * 8000)).astype(np.float32), 8000)
+    store = tmp_path / "db"
+    engine = EdgeEngine(store)
+    engine.create_collection(
+        "cat", vectors_config={"img": models.VectorParams(size=2, distance=models.Distance.DOT)}
+    )
+    engine.upsert(
+        "cat",
+        points=[
+            models.PointStruct(id=10, vector={"img": [1.0, 2.0]}, payload={"file": str(short), "kind": "a"}),
+            models.PointStruct(id=11, vector={"img": [3.0, 4.0]}, payload={"file": str(long_), "kind": "a"}),
+            models.PointStruct(id=12, vector={"img": [5.0, 6.0]}, payload={"file": str(tmp_path / "x.wav")}),
+        ],
+    )
+    engine.close()
+    args = [
+        "enrich",
+        "--collection",
+        "cat",
+        "--audio-field",
+        "file",
+        "--model",
+        str(tiny_thinker),
+        "--device",
+        "cpu",
+        "--window",
+        "3",
+        "--qdrant-path",
+        str(store),
+        "--json",
+        "--failures",
+        str(tmp_path / "f.jsonl"),
+    ]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1, result.output  # point 12's audio is missing
+    summary = json.loads(result.stdout)
+    assert (summary["points_dense"], summary["points_multivector"], summary["points_failed"]) == (1, 1, 1)
+    assert summary["windows_embedded"] == 1 + 3
+    assert json.loads((tmp_path / "f.jsonl").read_text())["reason"] == "missing"
+    filtered = CliRunner().invoke(main, [*args, "--filter", "kind=a"])
+    assert filtered.exit_code == 0, filtered.output
+    assert json.loads(filtered.stdout)["points_skipped"] == 2
+    engine = EdgeEngine(store)
+    try:
+        got = {r.id: r for r in engine.retrieve("cat", ids=[10, 11], with_vectors=True)}
+    finally:
+        engine.close()
+    name = summary["vector_name"]
+    dim = len(got[10].vector[name])  # type: ignore[index]
+    assert dim > 2 and np.shape(got[10].vector[name]) == (dim,)  # type: ignore[index]
+    assert np.shape(got[11].vector[f"{name}-windows"]) == (3, dim)  # type: ignore[index]
+    assert got[11].vector["img"] == [3.0, 4.0]  # type: ignore[index]
