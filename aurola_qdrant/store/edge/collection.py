@@ -25,20 +25,29 @@ __all__ = ["MIN_FREE_BYTES", "EdgeCollection", "check_space"]
 
 logger = logging.getLogger(__name__)
 # Edge memory-maps its WAL and segments: on a full filesystem the kernel stops the process with SIGBUS
-# instead of returning ENOSPC, so writes are refused while less than this is free
-MIN_FREE_BYTES = 16 * 1024 * 1024
+# instead of returning ENOSPC, so writes are refused while less than this is free. Edge grows in large
+# steps: measured on 0.9.0, one upsert that opened a new segment took 57 MB at once (a 32 MiB payload page
+# and a 32 MiB vector chunk), and the WAL preallocates 32 MiB files; 16 MiB of margin still crashed with
+# 19 MiB free. 256 MiB covers a few such steps at once (tests/ingest/test_ingest_disk_full.py).
+MIN_FREE_BYTES = 256 * 1024 * 1024
 
 
-def check_space(folder: Path) -> None:
+def check_space(folder: Path, extra: int = 0) -> None:
     """Raise ``OSError(ENOSPC)`` (the door's `StorageFullError`) when ``folder``'s filesystem has less than
-    `MIN_FREE_BYTES` free."""
+    `MIN_FREE_BYTES` (plus ``extra`` bytes) free."""
     free = shutil.disk_usage(folder).free
-    if free < MIN_FREE_BYTES:
+    need = MIN_FREE_BYTES + extra
+    if free < need:
         raise OSError(
             errno.ENOSPC,
             f"No space left on device: {free // 1024} KiB free under {folder}, the embedded Qdrant Edge "
-            f"store needs at least {MIN_FREE_BYTES // 2**20} MiB to write safely",
+            f"store needs at least {need // 2**20} MiB to write safely",
         )
+
+
+def folder_bytes(folder: Path) -> int:
+    """Bytes allocated under ``folder`` (what a rewrite of every segment may need again)."""
+    return sum(p.stat().st_blocks * 512 for p in folder.rglob("*") if p.is_file())
 
 
 class EdgeCollection:
@@ -131,6 +140,8 @@ class EdgeCollection:
     def optimize(self) -> bool:
         """Build the HNSW index and quantization of every segment (see `edge_config`); blocks."""
         with self.lock:
+            # optimizing rewrites segments beside the old ones: a full disk mid-way would be SIGBUS
+            check_space(self.folder, extra=folder_bytes(self.folder / "shard" / "segments"))
             self.shard.close()
             self.shard = edge.EdgeShard.load(
                 str(self.folder / "shard"), edge_config(self.meta.vectors, index_everything=True)
