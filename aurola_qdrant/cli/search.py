@@ -146,6 +146,18 @@ def _emit(hits: Sequence[SearchHit], as_json: bool, what: str, header: dict[str,
 )
 @click.option("--exclude-self", is_flag=True, help="With --audio: leave out the query's own file.")
 @click.option("--group-by-file", is_flag=True, help="One hit per file (its best window).")
+@click.option(
+    "--points",
+    type=click.Choice(["auto", "per-segment", "per-file"]),
+    default="auto",
+    show_default=True,
+    help="How the collection's points are laid out: as recorded (auto), ingest's segments, or catalog "
+    "points (one per recording, written by enrich); a collection of the other kind is refused.",
+)
+@click.option(
+    "--offset", type=click.IntRange(min=0), default=0, show_default=True, help="Skip this many hits."
+)
+@click.option("--score-threshold", type=float, default=None, help="Only hits with cosine >= this (Qdrant).")
 @rerank_options
 @model_options
 @qdrant_options
@@ -156,6 +168,9 @@ def search(
     audio: Path | None,
     exclude_self: bool,
     group_by_file: bool,
+    points: str,
+    offset: int,
+    score_threshold: float | None,
     as_json: bool,
     filters: tuple[str, ...],
     limit: int,
@@ -195,11 +210,13 @@ def search(
         embedder, judge = _load_models(
             client, collection, model, device, False if audio else rerank, reranker, retry
         )
-        engine = AudioSearch(client, collection, embedder, judge, retry=retry)
+        engine = AudioSearch(client, collection, embedder, judge, retry=retry, points=points)
         reranking, weight = fusion_plan(False if audio else rerank, alpha, judge, "t2a")
+        paging: dict[str, Any] = {"offset": offset, "score_threshold": score_threshold}
         if audio is not None:
             hits = engine.search_by_audio(
                 audio,
+                **paging,
                 limit=limit,
                 query_filter=query_filter,
                 group_by_file=group_by_file,
@@ -209,6 +226,7 @@ def search(
             assert query is not None
             hits = engine.search(
                 query,
+                **paging,
                 limit=limit,
                 candidates=candidates,
                 query_filter=query_filter,

@@ -14,9 +14,9 @@ from ..ids import file_id as content_hash
 from ..protocols import Embedder, Reranker, check_reranker
 from ..retry import RetryPolicy
 from .candidates import load_candidates
-from .compat import embedder_info, open_for_query
+from .compat import embedder_info, open_catalog, open_for_query
 from .fusion import check_counts, fuse_and_sort, fusion_plan, score_candidates
-from .hits import SearchHit, hit_from_point
+from .hits import SearchHit, hit_from_catalog, hit_from_point
 
 __all__ = ["MAX_QUERY_CHARS", "AudioSearch"]
 
@@ -51,6 +51,12 @@ class AudioSearch:
     `CollectionMismatchError` otherwise, and raises TypeError for a ``reranker`` that does not satisfy
     `aurola_qdrant.Reranker`. ``embedder`` and ``reranker`` are `AurolaEmbedder` / `AurolaReranker` or
     anything satisfying the protocols (e.g. the torch-free fakes of `aurola_qdrant.testing`).
+
+    ``points``: ``"auto"`` (default) searches the collection as it records: ingest's per-segment points,
+    or the per-file catalog points written by enrich (`aurola_qdrant.store.catalog`), where each hit is
+    the team's point (their id and payload) with the window that matched as ``start_s``/``end_s``.
+    ``"per-segment"`` or ``"per-file"`` insist, and a collection of the other kind is refused
+    (`CollectionMismatchError` naming both).
     """
 
     def __init__(
@@ -62,6 +68,7 @@ class AudioSearch:
         *,
         retry: RetryPolicy | None = None,
         load_workers: int = 4,
+        points: str = "auto",
     ) -> None:
         check_reranker(reranker)
         self.embedder = embedder
@@ -69,6 +76,7 @@ class AudioSearch:
         self.collection = collection
         self.load_workers = load_workers
         self.store = open_for_query(client, collection, embedder_info(embedder), retry=retry)
+        self.catalog = open_catalog(self.store, points)
 
     def __repr__(self) -> str:
         return f"AudioSearch({self.collection!r}, vector={self.store.embedder_info.vector_name!r})"
@@ -83,8 +91,12 @@ class AudioSearch:
         rerank: bool | None = None,
         alpha: float | None = None,
         group_by_file: bool = False,
+        offset: int = 0,
+        score_threshold: float | None = None,
     ) -> list[SearchHit]:
-        """The best ``limit`` segments (or files, ``group_by_file``) for the caption/query ``text``.
+        """The best ``limit`` segments (or files, ``group_by_file``) for the caption/query ``text``, after
+        the first ``offset`` (pagination), none scoring below ``score_threshold`` (cosine, applied by
+        Qdrant; it also bounds the candidates re-ranked).
 
         Retrieval takes the top ``max(candidates, limit)`` by cosine; when re-ranking (``rerank=None``:
         whenever a re-ranker was given) each candidate's audio is read from its payload ``source`` and
@@ -92,7 +104,8 @@ class AudioSearch:
         `aurola_qdrant.search.fusion`), sorted and cut to ``limit``. A candidate whose audio cannot be read
         keeps its cosine as final score and carries ``rerank_error``. Without re-ranking, ``candidates`` is
         unused. ``group_by_file`` keeps one hit per file: its best window by cosine (re-ranking then orders
-        files). ``query_filter`` is passed to Qdrant unchanged.
+        files). ``query_filter`` is passed to Qdrant unchanged. On catalog points every hit is a file
+        already (``group_by_file`` changes nothing) and re-ranking reads the matched window's audio.
 
         Raises InputError (empty text, or longer than `MAX_QUERY_CHARS`), ValueError (bad counts/alpha,
         rerank=True without re-ranker),
@@ -106,12 +119,16 @@ class AudioSearch:
             )
         reranking, weight = fusion_plan(rerank, alpha, self.reranker, "t2a")
         vector = self.embedder.embed_text([text])[0]
-        hits = self._retrieve(
-            vector, max(candidates, limit) if reranking else limit, query_filter, group_by_file
-        )
+        page = offset + limit
+        if reranking:  # the page is cut after re-ranking, so the candidates start at rank 0
+            hits = self._retrieve(
+                vector, max(candidates, page), query_filter, group_by_file, 0, score_threshold
+            )
+        else:
+            hits = self._retrieve(vector, limit, query_filter, group_by_file, offset, score_threshold)
         reranker = self.reranker
         if not reranking or reranker is None or not hits:  # fusion_plan never re-ranks without one
-            return hits[:limit]
+            return hits[offset:page] if reranking else hits[:limit]
         waves, reasons = self._prepare(reranker, load_candidates(hits, self.load_workers))
         readable = sorted(waves)
         scores, errors = score_candidates(
@@ -119,7 +136,7 @@ class AudioSearch:
         )
         by_hit = {readable[j]: p for j, p in scores.items()}
         reasons.update({readable[j]: reason for j, reason in errors.items()})
-        return fuse_and_sort(hits, by_hit, reasons, weight, limit)
+        return fuse_and_sort(hits, by_hit, reasons, weight, page)[offset:]
 
     def search_by_audio(
         self,
@@ -129,6 +146,8 @@ class AudioSearch:
         query_filter: models.Filter | None = None,
         group_by_file: bool = False,
         exclude_self: bool = False,
+        offset: int = 0,
+        score_threshold: float | None = None,
     ) -> list[SearchHit]:
         """Query by example: the ``limit`` segments (or files) nearest to ``audio`` (audio→audio cosine).
 
@@ -138,11 +157,16 @@ class AudioSearch:
         and audio→text only. Raises AudioDecodeError / AudioTooLongError for an unusable query audio.
         """
         check_counts(limit, 1)
+        if exclude_self and self.catalog is not None:
+            raise InputError(
+                "exclude_self matches segments by content hash, which catalog points do not carry; filter "
+                "the query's own point out with query_filter (e.g. on your id field) instead"
+            )
         if exclude_self:
             query_filter = _exclude_file(query_filter, _query_file_id(audio))
         waveform, _ = to_waveform(audio, self.embedder.max_audio_seconds)
         vector = self.embedder.embed_audio([(waveform, SAMPLE_RATE)])[0]
-        return self._retrieve(vector, limit, query_filter, group_by_file)
+        return self._retrieve(vector, limit, query_filter, group_by_file, offset, score_threshold)
 
     @staticmethod
     def _prepare(
@@ -166,9 +190,33 @@ class AudioSearch:
         return items, reasons
 
     def _retrieve(
-        self, vector: np.ndarray, n: int, query_filter: models.Filter | None, group_by_file: bool
+        self,
+        vector: np.ndarray,
+        n: int,
+        query_filter: models.Filter | None,
+        group_by_file: bool,
+        offset: int = 0,
+        score_threshold: float | None = None,
     ) -> list[SearchHit]:
+        if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
+            raise ValueError(f"offset must be an integer >= 0, got {offset!r}")
+        if self.catalog is not None:
+            layout, audio_field = self.catalog
+            found = self.store.query_catalog(
+                layout,
+                vector,
+                limit=n,
+                offset=offset,
+                query_filter=query_filter,
+                score_threshold=score_threshold,
+            )
+            return [hit_from_catalog(c.point, c.window, c.window_index, audio_field) for c in found]
         if group_by_file:
+            if offset or score_threshold is not None:
+                raise InputError("offset and score_threshold are not supported with group_by_file")
             groups = self.store.query_groups(vector, group_by="file_id", limit=n, query_filter=query_filter)
             return [hit_from_point(g.hits[0]) for g in groups if g.hits]
-        return [hit_from_point(p) for p in self.store.query(vector, limit=n, query_filter=query_filter)]
+        points = self.store.query(
+            vector, limit=n, query_filter=query_filter, offset=offset, score_threshold=score_threshold
+        )
+        return [hit_from_point(p) for p in points]

@@ -9,6 +9,7 @@ from ..registry import get_model_spec
 from ..retry import QDRANT_RETRY, RetryPolicy
 from ..store import AudioStore, EmbedderInfo, StoreConfig
 from ..store._net import Net, where
+from ..store.catalog import PER_FILE, PER_SEGMENT, POINTS_PREFIX, CatalogLayout, recorded_representation
 from ..store.schema import recorded_embedders
 
 if TYPE_CHECKING:
@@ -16,7 +17,10 @@ if TYPE_CHECKING:
 
     from ..protocols import Embedder
 
-__all__ = ["embedder_info", "open_for_query", "recorded_query_model"]
+__all__ = ["POINTS_CHOICES", "embedder_info", "open_catalog", "open_for_query", "recorded_query_model"]
+
+#: How a search may be told the collection's points are laid out ("auto": as the collection records).
+POINTS_CHOICES = ("auto", PER_SEGMENT, PER_FILE)
 
 
 def embedder_info(embedder: Embedder) -> EmbedderInfo:
@@ -70,7 +74,8 @@ def recorded_query_model(client: QdrantClient, collection: str, *, retry: RetryP
             "(aurola-qdrant collection list)"
         )
     recorded = recorded_embedders(net.call("get_collection"))
-    infos = [v for v in recorded.values() if isinstance(v, EmbedderInfo)]
+    # a catalog's dense and windows vectors record the same model: one model to load
+    infos = list({v.query_key(): v for v in recorded.values() if isinstance(v, EmbedderInfo)}.values())
     if len(infos) != 1:
         described = [v.describe() if isinstance(v, EmbedderInfo) else repr(v) for v in recorded.values()]
         raise CollectionMismatchError(
@@ -87,3 +92,33 @@ def recorded_query_model(client: QdrantClient, collection: str, *, retry: RetryP
         f"collection {collection!r} was written by the local checkpoint {model_id!r} "
         f"({infos[0].describe()}); pass its folder explicitly (--model /path/to/{model_id})"
     )
+
+
+def open_catalog(store: AudioStore, points: str = "auto") -> tuple[CatalogLayout, str] | None:
+    """The catalog layout and audio payload field when ``store``'s vector holds per-file catalog points
+    (written by enrich), None for ingest's per-segment points.
+
+    Raises:
+        CollectionMismatchError: ``points`` names the other representation than the one recorded (the
+            message names both), or it is not one of `POINTS_CHOICES`.
+    """
+    if points not in POINTS_CHOICES:
+        raise CollectionMismatchError(f"points={points!r}: use one of {POINTS_CHOICES}")
+    collection = store._net.call("get_collection")
+    name = store.embedder_info.vector_name
+    recorded = recorded_representation(collection, name) or PER_SEGMENT
+    if points != "auto" and points != recorded:
+        raise CollectionMismatchError(
+            f"collection {store.collection!r}, vector {name!r} holds {recorded} points"
+            f"{' (written by enrich)' if recorded == PER_FILE else ' (written by ingest)'}, but {points} "
+            f"points were asked for; search it with points={recorded!r} (--points {recorded}) or 'auto'"
+        )
+    if recorded != PER_FILE:
+        return None
+    info = recorded_embedders(collection).get(name)
+    record = (collection.config.metadata or {}).get(POINTS_PREFIX + name) or {}
+    if not isinstance(info, EmbedderInfo) or not isinstance(record.get("audio_field"), str):
+        raise CollectionMismatchError(
+            f"collection {store.collection!r}: unreadable catalog record for {name!r}"
+        )
+    return CatalogLayout(info), record["audio_field"]

@@ -8,7 +8,7 @@ from typing import Any
 
 from qdrant_client import models
 
-__all__ = ["SearchHit", "hit_from_point"]
+__all__ = ["SearchHit", "hit_from_catalog", "hit_from_point"]
 
 
 @dataclass(frozen=True)
@@ -16,7 +16,8 @@ class SearchHit:
     """One search result.
 
     Attributes:
-        id: the Qdrant point id (a UUID string).
+        id: the Qdrant point id: a UUID string for ingested segments, the team's own id (integer or UUID
+            string, as Qdrant returns it) for catalog points.
         score: the final score used for ranking: ``retrieval_score + alpha * rerank_score`` when the hit
             was re-ranked, else ``retrieval_score``.
         retrieval_score: cosine similarity between the query vector and the point's vector.
@@ -24,11 +25,13 @@ class SearchHit:
         source: path/URI of the audio (``payload["source"]``); None for text points.
         start_s, end_s: bounds of the segment within ``source`` in seconds; None for text points.
         payload: the point's whole payload (a private copy).
+        window_index: catalog points only: which window of the recording matched (0 for a recording
+            embedded whole); start_s/end_s are then that window's bounds. None otherwise.
         rerank_error: why this candidate could not be re-ranked (e.g. its audio no longer decodes), or
             None. Such a hit keeps its retrieval score as its final score; it is never dropped.
     """
 
-    id: str
+    id: str | int
     score: float
     retrieval_score: float
     rerank_score: float | None = None
@@ -37,6 +40,7 @@ class SearchHit:
     end_s: float | None = None
     payload: dict[str, Any] = field(default_factory=dict, compare=False)
     rerank_error: str | None = None
+    window_index: int | None = None
 
     def __post_init__(self) -> None:
         for name in ("score", "retrieval_score"):
@@ -82,6 +86,7 @@ class SearchHit:
             "start_s": self.start_s,
             "end_s": self.end_s,
             "rerank_error": self.rerank_error,
+            "window_index": self.window_index,
             "payload": self.payload,
         }
 
@@ -107,4 +112,23 @@ def hit_from_point(point: models.ScoredPoint, *, audio: bool = True) -> SearchHi
         start_s=_seconds(payload.get("start_s")),
         end_s=_seconds(payload.get("end_s")),
         payload=payload,
+    )
+
+
+def hit_from_catalog(
+    point: models.ScoredPoint, window: tuple[float, float] | None, window_index: int | None, audio_field: str
+) -> SearchHit:
+    """A hit on a catalog point (`aurola_qdrant.store.catalog_reads`): the team's id and payload, the audio
+    from ``payload[audio_field]`` and the bounds of the window that matched."""
+    payload = dict(point.payload or {})
+    source = payload.get(audio_field)
+    return SearchHit(
+        id=point.id if isinstance(point.id, int) else str(point.id),
+        score=float(point.score),
+        retrieval_score=float(point.score),
+        source=source if isinstance(source, str) else None,
+        start_s=window[0] if window is not None else None,
+        end_s=window[1] if window is not None else None,
+        payload=payload,
+        window_index=window_index,
     )

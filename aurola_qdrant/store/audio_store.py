@@ -9,8 +9,10 @@ import numpy as np
 from qdrant_client import QdrantClient, models
 
 from ..retry import QDRANT_RETRY, RetryPolicy
-from . import reads, schema, writes
+from . import catalog_reads, reads, schema, writes
 from ._net import Net
+from .catalog import CatalogLayout
+from .catalog_reads import CatalogPoint
 from .config import StoreConfig
 from .embedder_info import EmbedderInfo
 from .records import SegmentRecord
@@ -149,8 +151,10 @@ class AudioStore:
         query_filter: models.Filter | None = None,
         with_payload: bool | Sequence[str] = True,
         score_threshold: float | None = None,
+        offset: int = 0,
     ) -> list[models.ScoredPoint]:
-        """Nearest points to ``vector`` (shape ``(dim,)``) by our named vector, best first (cosine)."""
+        """Nearest points to ``vector`` (shape ``(dim,)``) by our named vector, best first (cosine),
+        skipping the first ``offset`` (pagination)."""
         return reads.query(
             self._net,
             self.embedder_info,
@@ -158,6 +162,29 @@ class AudioStore:
             limit=limit,
             query_filter=query_filter,
             with_payload=with_payload,
+            score_threshold=score_threshold,
+            offset=offset,
+        )
+
+    def query_catalog(
+        self,
+        layout: CatalogLayout,
+        vector: np.ndarray | Sequence[float],
+        *,
+        limit: int = 10,
+        offset: int = 0,
+        query_filter: models.Filter | None = None,
+        score_threshold: float | None = None,
+    ) -> list[CatalogPoint]:
+        """Catalog points (one per recording, `aurola_qdrant.store.catalog`) ranked ``offset ..
+        offset + limit`` for ``vector``, each with the window that matched (`catalog_reads`)."""
+        return catalog_reads.query_catalog(
+            self._net,
+            layout,
+            vector,
+            limit=limit,
+            offset=offset,
+            query_filter=query_filter,
             score_threshold=score_threshold,
         )
 

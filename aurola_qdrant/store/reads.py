@@ -103,12 +103,14 @@ def query(
     query_filter: models.Filter | None,
     with_payload: bool | Sequence[str],
     score_threshold: float | None,
+    offset: int = 0,
 ) -> list[models.ScoredPoint]:
     response = net.call(
         "query_points",
         query=_query_vector(vector, info.dim),
         using=info.vector_name,
         limit=limit,
+        offset=offset or None,
         query_filter=query_filter,
         with_payload=with_payload,
         with_vectors=False,

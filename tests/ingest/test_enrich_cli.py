@@ -70,3 +70,15 @@ def test_enrich_command_with_the_real_model(tmp_path: Path, tiny_thinker: Path) 
     assert dim > 2 and np.shape(got[10].vector[name]) == (dim,)  # type: ignore[index]
     assert np.shape(got[11].vector[f"{name}-windows"]) == (3, dim)  # type: ignore[index]
     assert got[11].vector["img"] == [3.0, 4.0]  # type: ignore[index]
+    search = ["search", "a dog barks", "--collection", "cat", "--model", str(tiny_thinker), "--device", "cpu",
+              "--qdrant-path", str(store), "--no-rerank", "--json"]  # fmt: skip
+    found = CliRunner().invoke(main, search)
+    assert found.exit_code == 0, found.output
+    hits = {h["id"]: h for h in json.loads(found.stdout)["hits"]}
+    assert set(hits) == {10, 11}  # the team's integer ids; 12 has no vector of ours
+    assert hits[10]["window_index"] == 0 and hits[10]["end_s"] == 2.0
+    assert hits[11]["window_index"] in (0, 1, 2) and hits[11]["payload"]["file"] == str(long_)
+    paged = CliRunner().invoke(main, [*search, "--offset", "1", "--limit", "1"])
+    assert [h["id"] for h in json.loads(paged.stdout)["hits"]] == list(hits)[1:]
+    refused = CliRunner().invoke(main, [*search, "--points", "per-segment"])
+    assert refused.exit_code != 0 and "per-file" in refused.output and "per-segment" in refused.output
