@@ -111,7 +111,7 @@ def enrich_collection(
     embedder: Embedder,
     *,
     audio_field: str,
-    window_s: float = 10.0,
+    window_s: float = 30.0,
     hop_s: float | None = None,
     scroll_filter: models.Filter | None = None,
     batch_size: int = 16,

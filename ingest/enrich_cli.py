@@ -27,7 +27,7 @@ __all__ = ["enrich"]
     "--window",
     "window_s",
     type=float,
-    default=10.0,
+    default=30.0,
     show_default=True,
     help="Recordings up to this many seconds get one dense vector; longer ones a multivector.",
 )
@@ -89,6 +89,8 @@ def enrich(
         )
     finally:
         client.close()
+        if sys.stderr.isatty() and not as_json:
+            click.echo("", err=True)  # end the progress line
     if as_json:
         echo_json(summary.to_dict())
     else:

@@ -142,3 +142,20 @@ def test_another_embedder_on_the_same_vector_name_is_refused(client: Any, catalo
 def test_a_missing_collection_is_refused(client: Any) -> None:
     with pytest.raises(CollectionMismatchError, match="does not exist"):
         enrich_collection(client, "nope", FakeEmbedder(dim=8), audio_field="audio")
+
+
+def test_uuid_ids_are_kept(client: Any, catalog: dict[int, Path]) -> None:
+    pid = "0b6c6f3e-3c1e-4e59-9d3e-2f1c5d7a9b10"
+    client.upsert(
+        "catalog",
+        points=[
+            models.PointStruct(
+                id=pid, vector={"theirs": [1.0, 2.0, 3.0, 4.0]}, payload={"audio": str(catalog[2])}
+            )
+        ],
+    )
+    summary = _enrich(client, scroll_filter=models.Filter(must=[models.HasIdCondition(has_id=[pid])]))
+    assert (summary.points_enriched, summary.points_multivector) == (1, 1)
+    (got,) = client.retrieve("catalog", ids=[pid], with_vectors=True)
+    assert str(got.id) == pid and got.vector["theirs"] == [1.0, 2.0, 3.0, 4.0]  # type: ignore[index]
+    assert np.shape(got.vector["fake-windows"]) == (5, 8)  # type: ignore[index]
