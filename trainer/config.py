@@ -64,6 +64,48 @@ def read_config_file(path: str | Path, known: set[str]) -> dict[str, Any]:
     return data
 
 
+def given_options(cls: type, file: str | Path | None, options: Mapping[str, Any]) -> dict[str, Any]:
+    """What a run of config ``cls`` was given: ``file``'s values, then explicit ``options`` (None = not
+    given)."""
+    given = read_config_file(file, {f.name for f in fields(cls)}) if file else {}
+    given.update({k: v for k, v in options.items() if v is not None})
+    return given
+
+
+def merge_options(
+    cls: type, given: Mapping[str, Any], tiny: Mapping[str, Any] | None, required: tuple[str, ...], hint: str
+) -> dict[str, Any]:
+    """The keyword arguments of run config ``cls``: ``given`` (`given_options`), then ``tiny`` defaults
+    (for a tiny run), then the dataclass defaults (left to the constructor). Shared by both trainings'
+    configs. Raises ValueError for unknown keys (listing the known ones) and missing ``required``
+    options (with ``hint``)."""
+    known = {f.name for f in fields(cls)}
+    merged = dict(given)
+    for key, value in (tiny or {}).items():
+        merged.setdefault(key, value)
+    unknown = sorted(set(merged) - known)
+    if unknown:
+        raise ValueError(f"unknown option(s) {unknown}; known options: {sorted(known)}")
+    missing = [k for k in required if not merged.get(k)]
+    if missing:
+        raise ValueError(f"missing required option(s) {missing}: {hint}")
+    return merged
+
+
+def export_name(name: str | None, output: str) -> str:
+    """The name an export records in aurola_model.json: ``name``, else the output folder's name
+    (``runs/emb`` → ``emb``), so two runs' ``final/`` exports get different vector names."""
+    return name or Path(output).resolve().name
+
+
+def save_config(config: Mapping[str, Any], path: str | Path) -> Path:
+    """Write a run config (``to_dict()``) as sorted, indented JSON; returns the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(dict(config), indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    return path
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """One embedder training run; each field's help and unit are in its `knob` (the CLI's options).
@@ -207,9 +249,8 @@ class TrainConfig:
 
     # ---------------------------------------------------------------- file i/o
     def model_name(self) -> str:
-        """The name the export records in aurola_model.json: ``name``, else the output folder's name
-        (``runs/emb`` → ``emb``), so two runs' ``final/`` exports get different vector names."""
-        return self.name or Path(self.output).resolve().name
+        """The name the export records in aurola_model.json (`export_name`)."""
+        return export_name(self.name, self.output)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -217,31 +258,18 @@ class TrainConfig:
         return d
 
     def save(self, path: str | Path) -> Path:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n", encoding="utf-8")
-        return path
+        return save_config(self.to_dict(), path)
 
     @classmethod
     def build(cls, file: str | Path | None = None, **options: Any) -> TrainConfig:
         """File values, then explicit ``options`` (None = not given), then tiny-run defaults, then the
         dataclass defaults. Raises ValueError for unknown keys or invalid values."""
-        merged = read_config_file(file, {f.name for f in fields(cls)}) if file else {}
-        merged.update({k: v for k, v in options.items() if v is not None})
-        if merged.get("init_tiny"):
-            for key, value in TINY_DEFAULTS.items():
-                merged.setdefault(key, value)
-            # Size overrides (--tiny-config hidden_size=128) keep the tiny init scale unless they set it.
-            merged["tiny_config"] = {**TINY_DEFAULTS["tiny_config"], **dict(merged.get("tiny_config") or {})}
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(merged) - known)
-        if unknown:
-            raise ValueError(f"unknown option(s) {unknown}; known options: {sorted(known)}")
-        missing = [k for k in ("manifest", "output") if not merged.get(k)]
-        if missing:
-            raise ValueError(
-                f"missing required option(s) {missing}: give --manifest and --output (or a config file)"
-            )
+        given = given_options(cls, file, options)
+        tiny = TINY_DEFAULTS if given.get("init_tiny") else None
+        hint = "give --manifest and --output (or a config file)"
+        merged = merge_options(cls, given, tiny, ("manifest", "output"), hint)
+        if tiny:  # size overrides (--tiny-config hidden_size=128) keep the tiny init scale unless they set it
+            merged["tiny_config"] = {**TINY_DEFAULTS["tiny_config"], **dict(given.get("tiny_config") or {})}
         return cls(**merged)
 
     @classmethod

@@ -9,13 +9,12 @@ much higher learning rate and its LM head trained too.
 
 from __future__ import annotations
 
-import json
 import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from trainer.config import read_config_file
+from trainer.config import export_name, given_options, merge_options, save_config
 from trainer.knobs import knob
 
 if TYPE_CHECKING:  # hard_negatives imports numpy and the audio stack; the CLI's help imports this module
@@ -173,9 +172,8 @@ class RerankTrainConfig:
         )  # fmt: skip
 
     def model_name(self) -> str:
-        """The name the export records in aurola_model.json: ``name``, else the output folder's name
-        (``runs/emb`` → ``emb``), so two runs' ``final/`` exports get different vector names."""
-        return self.name or Path(self.output).resolve().name
+        """The name the export records in aurola_model.json (`trainer.config.export_name`)."""
+        return export_name(self.name, self.output)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -183,29 +181,16 @@ class RerankTrainConfig:
         return d
 
     def save(self, path: str | Path) -> Path:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n", encoding="utf-8")
-        return path
+        return save_config(self.to_dict(), path)
 
     @classmethod
     def build(cls, file: str | Path | None = None, **options: Any) -> RerankTrainConfig:
         """File values, then explicit ``options`` (None = not given), then tiny defaults, then the dataclass
         defaults. Raises ValueError for unknown keys, missing required options or invalid values."""
-        merged = read_config_file(file, {f.name for f in fields(cls)}) if file else {}
-        merged.update({k: v for k, v in options.items() if v is not None})
-        if merged.get("tiny"):
-            for key, value in TINY_RERANK_DEFAULTS.items():
-                merged.setdefault(key, value)
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(merged) - known)
-        if unknown:
-            raise ValueError(f"unknown option(s) {unknown}; known options: {sorted(known)}")
-        missing = [k for k in ("manifest", "output", "embedder") if not merged.get(k)]
-        if missing:
-            raise ValueError(
-                f"missing required option(s) {missing}: give --manifest, --output and --embedder"
-            )
+        given = given_options(cls, file, options)
+        tiny = TINY_RERANK_DEFAULTS if given.get("tiny") else None
+        required = ("manifest", "output", "embedder")
+        merged = merge_options(cls, given, tiny, required, "give --manifest, --output and --embedder")
         if "alpha_grid" in merged:
             merged["alpha_grid"] = tuple(merged["alpha_grid"])
         return cls(**merged)
