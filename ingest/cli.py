@@ -84,6 +84,8 @@ def _progress(enabled: bool | None) -> Any:
 @click.option("--retry-budget", type=float, default=120.0, show_default=True,
               help="Seconds a Qdrant call may retry through an outage before the run stops.")  # fmt: skip
 @click.option("--dry-run", is_flag=True, help="List what would be ingested; embed and write nothing.")
+@click.option("--points", type=click.Choice(["per-segment", "per-file"]), default="per-segment",
+              help="One point per segment [default], or one per recording (multivector).")  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
 @click.option("--progress/--no-progress", "show_bar", default=None, help="Progress bar [default: on a tty].")
 def ingest(sources: tuple[str, ...], **opts: Any) -> None:
@@ -112,6 +114,10 @@ def ingest(sources: tuple[str, ...], **opts: Any) -> None:
         )
     except ValueError as err:
         raise click.UsageError(str(err)) from None
+    if opts["points"] == "per-file":  # catalog points (ingest/enrich_files.py)
+        from .enrich_cli import ingest_per_file_command
+
+        sys.exit(ingest_per_file_command(sources, opts, config))
     summary = _run(sources, opts, config)
     if opts["as_json"]:
         echo_json(summary.to_dict())

@@ -97,3 +97,38 @@ def enrich(
         click.echo(summary.format_text())
     if not summary.ok:
         sys.exit(1)
+
+
+def ingest_per_file_command(sources: tuple[str, ...], opts: dict[str, Any], config: Any) -> int:
+    """``aurola-qdrant ingest --points per-file``: one catalog point per file (`ingest.enrich_files`);
+    prints the summary like enrich and returns the exit status (0 ok, 1 some files failed)."""
+    from aurola_qdrant import AurolaEmbedder
+    from aurola_qdrant.errors import InputError
+
+    from .enrich_files import ingest_per_file
+    from .sources import iter_source_files
+
+    if config.dry_run:
+        raise InputError("--dry-run is not offered with --points per-file yet; run without it")
+    embedder = AurolaEmbedder.from_pretrained(
+        opts["model"], device=opts["device"], batch_size=config.batch_size
+    )
+    client = make_client(opts["qdrant_url"], opts["api_key"], opts["qdrant_path"])
+    try:
+        files = iter_source_files(sources, config.extensions, shard=config.shard)
+        summary = ingest_per_file(
+            files,
+            client,
+            opts["collection"],
+            embedder,
+            window_s=config.window_s,
+            hop_s=config.hop_s,
+            failures_path=config.failures_path,
+        )
+    finally:
+        client.close()
+    if opts["as_json"]:
+        echo_json(summary.to_dict())
+    else:
+        click.echo(summary.format_text())
+    return 0 if summary.ok else 1

@@ -82,3 +82,26 @@ def test_enrich_command_with_the_real_model(tmp_path: Path, tiny_thinker: Path) 
     assert [h["id"] for h in json.loads(paged.stdout)["hits"]] == list(hits)[1:]
     refused = CliRunner().invoke(main, [*search, "--points", "per-segment"])
     assert refused.exit_code != 0 and "per-file" in refused.output and "per-segment" in refused.output
+
+
+def test_ingest_points_per_file(tmp_path: Path, tiny_thinker: Path) -> None:
+    rng = np.random.default_rng(2)
+    archive = tmp_path / "archive"
+    archive.mkdir()
+    for name, seconds in (("a.wav", 2), ("b.wav", 7)):
+        sf.write(archive / name, (0.1 * rng.standard_normal(seconds * 8000)).astype(np.float32), 8000)
+    args = ["ingest", str(archive), "--collection", "rec", "--points", "per-file",
+            "--model", str(tiny_thinker), "--device", "cpu", "--window", "3",
+            "--qdrant-path", str(tmp_path / "db"), "--json",
+            "--failures", str(tmp_path / "f.jsonl")]  # fmt: skip
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert (summary["points_dense"], summary["points_multivector"], summary["windows_embedded"]) == (1, 1, 4)
+    rerun = CliRunner().invoke(main, args)
+    assert json.loads(rerun.stdout)["points_skipped"] == 2
+    engine = EdgeEngine(tmp_path / "db")
+    try:
+        assert engine.count("rec").count == 2
+    finally:
+        engine.close()
