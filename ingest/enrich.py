@@ -25,7 +25,14 @@ from typing import Any
 import numpy as np
 from qdrant_client import models
 
-from aurola_qdrant.audio import AudioSegment, audio_info, iter_windows, load_audio, plan_windows
+from aurola_qdrant.audio import (
+    DEFAULT_MIN_LAST_S,
+    AudioSegment,
+    audio_info,
+    iter_windows,
+    load_audio,
+    plan_windows,
+)
 from aurola_qdrant.errors import AudioDecodeError, InputError
 from aurola_qdrant.protocols import Embedder
 from aurola_qdrant.retry import QDRANT_RETRY, RetryPolicy
@@ -138,10 +145,11 @@ def enrich_collection(
         InputError: a window longer than the embedder takes, or a bad batch size.
         StoreUnavailableError: Qdrant stayed unreachable past the retry budget.
     """
-    if window_s > embedder.max_audio_seconds:
+    # a short tail is merged into the last window (`plan_windows`), which may then be this much longer
+    if window_s + DEFAULT_MIN_LAST_S > embedder.max_audio_seconds:
         raise InputError(
-            f"window_s={window_s!r} is longer than the embedder takes ({embedder.max_audio_seconds} s); "
-            "use a shorter --window"
+            f"window_s={window_s!r} (+ {DEFAULT_MIN_LAST_S} s of merged tail) is longer than the embedder "
+            f"takes ({embedder.max_audio_seconds} s); use a shorter --window"
         )
     if batch_size < 1 or embed_batch < 1:
         raise InputError(f"batch_size={batch_size!r} and embed_batch={embed_batch!r} must be >= 1")

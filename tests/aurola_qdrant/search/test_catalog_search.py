@@ -132,3 +132,10 @@ def test_per_file_search_of_an_ingest_collection_is_refused(client: Any) -> None
     with pytest.raises(CollectionMismatchError, match=r"per-segment.*per-file"):
         AudioSearch(client, "segments", _embedder(), points="per-file")
     assert AudioSearch(client, "segments", _embedder()).catalog is None
+
+
+def test_query_by_example_returns_catalog_points(client: Any, catalog: CatalogLayout, tmp_path: Path) -> None:
+    dog = _basis(WORDS["dog"])
+    embedder = FakeEmbedder(dim=DIM, audio_vector=lambda wave: dog)
+    hits = AudioSearch(client, "catalog", embedder).search_by_audio(str(tmp_path / "7.wav"), limit=1)
+    assert (hits[0].id, hits[0].window_index, hits[0].start_s) == (8, 3, 30.0)
