@@ -83,6 +83,16 @@ def _progress(enabled: bool | None) -> Any:
               help="Failures JSONL [default: ingest-failures-<collection>-<I>of<N>.jsonl].")  # fmt: skip
 @click.option("--retry-budget", type=float, default=120.0, show_default=True,
               help="Seconds a Qdrant call may retry through an outage before the run stops.")  # fmt: skip
+@click.option("--engine", type=click.Choice(["inprocess", "ray"]), default="inprocess", show_default=True,
+              help="inprocess: worker processes on this machine; ray: a Ray cluster (pip install "
+              "'aurola-qdrant[ray]').")  # fmt: skip
+@click.option("--ray-address", default=None, metavar="ADDR",
+              help="With --engine ray: a running cluster ('auto', host:6379, ray://host:10001) "
+              "[default: a private local Ray for this run].")  # fmt: skip
+@click.option("--ray-embedders", type=click.IntRange(min=1), default=1, show_default=True,
+              help="With --engine ray: embedder actors (a model each, 1 GPU each on GPU nodes).")  # fmt: skip
+@click.option("--ray-stall-timeout", type=float, default=600.0, show_default=True,
+              help="With --engine ray: fail when no result arrives for this many seconds.")  # fmt: skip
 @click.option("--dry-run", is_flag=True, help="List what would be ingested; embed and write nothing.")
 @click.option("--points", type=click.Choice(["per-segment", "per-file"]), default="per-segment",
               help="One point per segment [default], or one per recording (multivector).")  # fmt: skip
@@ -148,7 +158,24 @@ def _run(sources: tuple[str, ...], opts: dict[str, Any], config: Any) -> Any:
         client = _client_for(opts, config)
         retry = RetryPolicy(max_attempts=1000, max_delay_s=opts["retry_budget"], hint="--retry-budget")
         store = AudioStore.for_embedder(client, collection, embedder, **store_windowing(config), retry=retry)
-        return run_ingest(sources, store, embedder, config, progress=_progress(opts["show_bar"]))
+        ray_options = None
+        if opts["engine"] == "ray":
+            from .ray import RayOptions
+
+            ray_options = RayOptions(
+                address=opts["ray_address"],
+                embedders=opts["ray_embedders"],
+                stall_timeout_s=opts["ray_stall_timeout"],
+            )
+        return run_ingest(
+            sources,
+            store,
+            embedder,
+            config,
+            progress=_progress(opts["show_bar"]),
+            engine=opts["engine"],
+            ray_options=ray_options,
+        )
     except Exception as err:  # every failure: one line, the summary so far, exit 3 (a rerun resumes)
         if verbosity() > 0:
             click.echo(scrub_message("".join(traceback.format_exception(err))), err=True)

@@ -9,7 +9,7 @@ import resource
 import time
 from collections.abc import Iterable
 from pathlib import Path
-from typing import IO, TypedDict
+from typing import IO, TYPE_CHECKING, TypedDict
 
 from aurola_qdrant.protocols import BatchEmbedder, Embedder
 from aurola_qdrant.store import AudioStore, EmbedderInfo
@@ -21,7 +21,13 @@ from .report import FailureLog, IngestSummary
 from .sources import SourceFile, iter_source_files
 from .state import RunState
 
-__all__ = ["embedder_info", "run_ingest", "store_windowing"]
+if TYPE_CHECKING:
+    from .ray.options import RayOptions
+
+__all__ = ["ENGINES", "embedder_info", "run_ingest", "store_windowing"]
+
+ENGINES = ("inprocess", "ray")
+"""``inprocess`` (the default: worker processes on this machine) or ``ray`` (a Ray cluster, `ingest.ray`)."""
 
 logger = logging.getLogger(__name__)
 
@@ -86,6 +92,8 @@ def run_ingest(
     *,
     progress: Progress | None = None,
     stdin: IO[str] | None = None,
+    engine: str = "inprocess",
+    ray_options: RayOptions | None = None,
 ) -> IngestSummary:
     """Ingest every audio file named by ``sources`` (see `ingest.sources`) into ``store``.
 
@@ -95,7 +103,9 @@ def run_ingest(
     not stop the run. Rerunning after an interruption ingests exactly what is missing.
 
     ``store`` must have been built with ``embedder_info(embedder, config)``; the collection is created or
-    validated here (not in a dry run, which only plans and writes nothing).
+    validated here (not in a dry run, which only plans and writes nothing). ``engine="ray"`` runs the
+    decoding and the model on a Ray cluster (`ingest.ray`, configured by ``ray_options``) with the same
+    results.
 
     Raises:
         InputError: a SOURCE that is no file, directory, manifest, glob or ``-``, or a bad manifest row.
@@ -105,6 +115,8 @@ def run_ingest(
             summary is attached to the exception as ``ingest_summary``.
     """
     config = config if config is not None else IngestConfig()
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
     progress = progress if progress is not None else NullProgress()
     _check_compatible(store, embedder, config)
     started = time.monotonic()
@@ -126,9 +138,14 @@ def run_ingest(
             _dry_run(files, store, config, state)
         else:
             store.ensure_collection()
-            from .pipeline import run_pipeline  # loads the model-side code only when something runs
+            if engine == "ray":
+                from .ray import RayOptions, run_ray_pipeline  # Ray loads only when this engine runs
 
-            run_pipeline(files, store, embedder, config, state)
+                run_ray_pipeline(files, store, embedder, config, state, ray_options or RayOptions())
+            else:
+                from .pipeline import run_pipeline  # loads the model-side code only when something runs
+
+                run_pipeline(files, store, embedder, config, state)
     except BaseException as exc:
         summary.error = f"{type(exc).__name__}: {exc}"
         exc.ingest_summary = summary  # type: ignore[attr-defined]
