@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 from qdrant_client import QdrantClient, models
@@ -93,6 +95,8 @@ class AudioSearch:
         group_by_file: bool = False,
         offset: int = 0,
         score_threshold: float | None = None,
+        fuse_with: Mapping[str, Any] | None = None,
+        fusion: str = "rrf",
     ) -> list[SearchHit]:
         """The best ``limit`` segments (or files, ``group_by_file``) for the caption/query ``text``, after
         the first ``offset`` (pagination), none scoring below ``score_threshold`` (cosine, applied by
@@ -105,7 +109,10 @@ class AudioSearch:
         keeps its cosine as final score and carries ``rerank_error``. Without re-ranking, ``candidates`` is
         unused. ``group_by_file`` keeps one hit per file: its best window by cosine (re-ranking then orders
         files). ``query_filter`` is passed to Qdrant unchanged. On catalog points every hit is a file
-        already (``group_by_file`` changes nothing) and re-ranking reads the matched window's audio.
+        already (``group_by_file`` changes nothing) and re-ranking reads the matched window's audio;
+        ``fuse_with`` (``{vector name: query vector}``, the team's own vectors of those points) ranks by
+        Qdrant's fusion (``fusion``: ``"rrf"`` or ``"dbsf"``) of theirs and ours, each vector's top
+        ``candidates``; scores are then fusion scores and no re-ranking is done (``rerank=True`` raises).
 
         Raises InputError (empty text, or longer than `MAX_QUERY_CHARS`), ValueError (bad counts/alpha,
         rerank=True without re-ranker),
@@ -117,8 +124,21 @@ class AudioSearch:
                 f"the query is {len(text):,} characters long; queries are limited to {MAX_QUERY_CHARS:,} "
                 "(MAX_QUERY_CHARS): search for a shorter description"
             )
-        reranking, weight = fusion_plan(rerank, alpha, self.reranker, "t2a")
+        if fuse_with and (self.catalog is None or rerank):
+            raise InputError(
+                "fuse_with fuses our vectors with the team's on catalog points (written by enrich), without "
+                "re-ranking; "
+                + ("pass rerank=False" if self.catalog is not None else f"{self.collection!r} holds segments")
+            )
+        reranking, weight = fusion_plan(False if fuse_with else rerank, alpha, self.reranker, "t2a")
         vector = self.embedder.embed_text([text])[0]
+        if fuse_with and self.catalog is not None:
+            layout, audio_field = self.catalog
+            found = self.store.query_catalog(
+                layout, vector, limit=limit, offset=offset, query_filter=query_filter,
+                fuse_with=fuse_with, fusion=fusion, candidates=candidates,
+            )  # fmt: skip
+            return [hit_from_catalog(c.point, c.window, c.window_index, audio_field) for c in found]
         page = offset + limit
         if reranking:  # the page is cut after re-ranking, so the candidates start at rank 0
             hits = self._retrieve(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 import numpy as np
@@ -175,9 +175,13 @@ class AudioStore:
         offset: int = 0,
         query_filter: models.Filter | None = None,
         score_threshold: float | None = None,
+        fuse_with: Mapping[str, Any] | None = None,
+        fusion: str = "rrf",
+        candidates: int = 50,
     ) -> list[CatalogPoint]:
         """Catalog points (one per recording, `aurola_qdrant.store.catalog`) ranked ``offset ..
-        offset + limit`` for ``vector``, each with the window that matched (`catalog_reads`)."""
+        offset + limit`` for ``vector``, each with the window that matched; ``fuse_with`` fuses with
+        the team's own vectors through Qdrant (`catalog_reads.query_catalog`)."""
         return catalog_reads.query_catalog(
             self._net,
             layout,
@@ -186,6 +190,9 @@ class AudioStore:
             offset=offset,
             query_filter=query_filter,
             score_threshold=score_threshold,
+            fuse_with=fuse_with,
+            fusion=fusion,
+            candidates=candidates,
         )
 
     def query_groups(

@@ -16,7 +16,7 @@ as REST JSON), nothing for dense hits. Candidates that lose the merge never send
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,7 +26,10 @@ from qdrant_client import models
 from ._net import Net
 from .catalog import CatalogLayout, CatalogMarker
 
-__all__ = ["CatalogPoint", "query_catalog"]
+__all__ = ["FUSIONS", "CatalogPoint", "query_catalog"]
+
+#: Qdrant's fusion methods, by the names the API and CLI take.
+FUSIONS = {"rrf": models.Fusion.RRF, "dbsf": models.Fusion.DBSF}
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,43 @@ def _matched(rows: Any, query: np.ndarray) -> int | None:
     return int(np.argmax(arr @ query))
 
 
+def _fused(
+    net: Net,
+    layout: CatalogLayout,
+    q: np.ndarray,
+    fuse_with: Mapping[str, Any],
+    fusion: str,
+    *,
+    limit: int,
+    offset: int,
+    query_filter: models.Filter | None,
+    candidates: int,
+) -> list[tuple[models.ScoredPoint, bool]]:
+    """Qdrant's own fusion (RRF or DBSF) of our two vectors' rankings and the team's vectors'."""
+    if fusion not in FUSIONS:
+        raise ValueError(f"fusion must be one of {sorted(FUSIONS)}, got {fusion!r}")
+    ours = [(layout.dense, q.tolist()), (layout.windows, [q.tolist()])]
+    theirs = [(name, np.asarray(v, dtype=np.float32).tolist()) for name, v in fuse_with.items()]
+    prefetch = [
+        models.Prefetch(query=v, using=name, limit=candidates, filter=query_filter)
+        for name, v in ours + theirs
+    ]
+    response = net.call(
+        "query_points",
+        prefetch=prefetch,
+        query=models.FusionQuery(fusion=FUSIONS[fusion]),
+        limit=limit,
+        offset=offset or None,
+        with_payload=True,
+        with_vectors=False,
+    )
+    out = []
+    for p in response.points:
+        marker = CatalogMarker.from_payload((p.payload or {}).get(layout.marker_key))
+        out.append((p, marker is not None and marker.vector == layout.windows))
+    return out
+
+
 def query_catalog(
     net: Net,
     layout: CatalogLayout,
@@ -78,16 +118,39 @@ def query_catalog(
     query_filter: models.Filter | None = None,
     score_threshold: float | None = None,
     search_params: models.SearchParams | None = None,
+    fuse_with: Mapping[str, Any] | None = None,
+    fusion: str = "rrf",
+    candidates: int = 50,
 ) -> list[CatalogPoint]:
-    """The catalog points ranked ``offset .. offset + limit`` for ``vector`` (``(dim,)``), best first."""
+    """The catalog points ranked ``offset .. offset + limit`` for ``vector`` (``(dim,)``), best first.
+
+    ``fuse_with`` (``{vector name: query vector}`` for the team's own vectors) ranks by Qdrant's fusion
+    (``fusion``: ``"rrf"`` or ``"dbsf"``) of each vector's top ``candidates`` instead: scores are then
+    fusion scores, not cosines, and ``score_threshold`` is not applied. Our dense and windows vectors
+    enter as two rankings (each recording is in exactly one of them), so under RRF the best short and
+    the best long recording get the same credit from our side.
+    """
     q = np.asarray(vector, dtype=np.float32).reshape(-1)
     if q.shape[0] != layout.info.dim:
         raise ValueError(f"query vector has {q.shape[0]} dimensions, the collection's {layout.info.dim}")
-    requests = _requests(layout, q.tolist(), offset + limit, query_filter, score_threshold, search_params)
-    dense, multi = net.call("query_batch_points", requests=requests)
-    ranked = sorted(
-        [(p, False) for p in dense.points] + [(p, True) for p in multi.points], key=lambda x: -x[0].score
-    )[offset : offset + limit]
+    if fuse_with:
+        ranked = _fused(
+            net, layout, q, fuse_with, fusion, limit=limit, offset=offset, query_filter=query_filter,
+            candidates=max(candidates, offset + limit),
+        )  # fmt: skip
+    else:
+        requests = _requests(layout, q.tolist(), offset + limit, query_filter, score_threshold, search_params)
+        dense, multi = net.call("query_batch_points", requests=requests)
+        ranked = sorted(
+            [(p, False) for p in dense.points] + [(p, True) for p in multi.points], key=lambda x: -x[0].score
+        )[offset : offset + limit]
+    return _with_windows(net, layout, q, ranked)
+
+
+def _with_windows(
+    net: Net, layout: CatalogLayout, q: np.ndarray, ranked: list[tuple[models.ScoredPoint, bool]]
+) -> list[CatalogPoint]:
+    """Each hit with the window that matched (module docstring: one ``retrieve`` of the multivectors)."""
     multi_ids = [p.id for p, is_multi in ranked if is_multi]
     rows: dict[Any, Any] = {}
     if multi_ids:
@@ -96,7 +159,7 @@ def query_catalog(
     out = []
     for point, is_multi in ranked:
         marker = CatalogMarker.from_payload((point.payload or {}).get(layout.marker_key))
-        index = _matched(rows.get(point.id), q) if is_multi else 0
+        index = _matched(rows.get(point.id), q) if is_multi else (0 if marker is not None else None)
         window = None
         if marker is not None and index is not None and index < len(marker.windows):
             window = marker.windows[index]

@@ -36,11 +36,42 @@ def _vector(query: Any) -> list[float] | list[list[float]]:
     raise ValueError(f"query {query!r:.80} is not supported by the embedded Qdrant Edge store: pass a vector")
 
 
+#: Qdrant's default RRF constant (``k``), as the server and qdrant-client's local mode use it
+RRF_K = 2
+
+
+def _scoring(query: Any, using: str | None) -> Any:
+    """A nearest-vector query, or Qdrant's fusion of the prefetches (`models.FusionQuery`)."""
+    if isinstance(query, models.FusionQuery):
+        if query.fusion == models.Fusion.RRF:
+            return edge.Fusion.Rrf(k=RRF_K)
+        return edge.Fusion.Dbsf()
+    return edge.Query.Nearest(_vector(query), using=using or "")
+
+
+def _prefetches(prefetch: Any, flags: frozenset[str]) -> list[Any] | None:
+    """qdrant-client's ``prefetch`` (one `models.Prefetch` or a list; nearest-vector stages) for Edge."""
+    if prefetch is None:
+        return None
+    stages = prefetch if isinstance(prefetch, list) else [prefetch]
+    return [
+        edge.Prefetch(
+            limit=p.limit if p.limit is not None else 10,
+            query=_scoring(p.query, p.using),
+            prefetches=_prefetches(p.prefetch, flags),
+            filter=edge_filter(p.filter, flags),
+            score_threshold=p.score_threshold,
+        )
+        for p in stages
+    ]
+
+
 def request(
     flags: frozenset[str],
     *,
     query: Any,
     using: str | None = None,
+    prefetch: Any = None,
     limit: int = 10,
     offset: int | None = None,
     query_filter: models.Filter | None = None,
@@ -52,7 +83,8 @@ def request(
     params: models.SearchParams | None = None,
     **_: Any,
 ) -> Any:
-    """An Edge `QueryRequest` from qdrant-client's ``query_points`` arguments (or a `models.QueryRequest`)."""
+    """An Edge `QueryRequest` from qdrant-client's ``query_points`` arguments (or a `models.QueryRequest`):
+    a nearest-vector query, or a `models.FusionQuery` (RRF, DBSF) over nearest-vector ``prefetch`` stages."""
     sp = search_params or params
     edge_params = None
     if sp is not None:
@@ -62,7 +94,8 @@ def request(
     return edge.QueryRequest(
         limit=limit,
         offset=offset,
-        query=edge.Query.Nearest(_vector(query), using=using or ""),
+        query=_scoring(query, using),
+        prefetches=_prefetches(prefetch, flags),
         filter=edge_filter(query_filter if query_filter is not None else filter, flags),
         with_payload=_payload_selector(with_payload),
         with_vector=with_vector(with_vectors),

@@ -139,3 +139,19 @@ def test_query_by_example_returns_catalog_points(client: Any, catalog: CatalogLa
     embedder = FakeEmbedder(dim=DIM, audio_vector=lambda wave: dog)
     hits = AudioSearch(client, "catalog", embedder).search_by_audio(str(tmp_path / "7.wav"), limit=1)
     assert (hits[0].id, hits[0].window_index, hits[0].start_s) == (8, 3, 30.0)
+
+
+def test_fusion_with_the_team_vector_is_qdrants_rrf(client: Any, catalog: CatalogLayout) -> None:
+    search = AudioSearch(client, "catalog", _embedder())
+    assert search.search("rain", limit=1)[0].id == 9
+    # RRF (k=2, 1/(k + 0-based rank)) of three rankings: dense [7], windows [9, 8], theirs near (1, 7):
+    # [7, 8, 9] -> 7: 1/2 + 1/2, 9: 1/2 + 1/4, 8: 1/3 + 1/3
+    fused = search.search("rain", limit=3, rerank=False, fuse_with={"theirs": [1.0, 7.0]})
+    assert [h.id for h in fused] == [7, 9, 8]
+    assert (fused[1].window_index, fused[1].start_s) == (12, 120.0)  # the matched window still
+    dbsf = search.search("rain", limit=3, fuse_with={"theirs": [1.0, 7.0]}, fusion="dbsf")
+    assert sorted(h.id for h in dbsf) == [7, 8, 9]
+    with pytest.raises(InputError, match="rerank=False"):
+        AudioSearch(client, "catalog", _embedder(), FakeReranker()).search(
+            "rain", rerank=True, fuse_with={"theirs": [1.0, 7.0]}
+        )
