@@ -21,6 +21,12 @@ engine lacks them (what they ensure then holds without a call):
   is in its own write-ahead log, and its durability beyond that is the server's configuration.
 * ``optimize(collection_name=...)``: build the vector index now (Edge indexes only when asked).
 
+Catalog points (`aurola_qdrant.store.catalog`) need two more things of the same methods: a
+``MAX_SIM`` multivector named vector (``create_vector_name`` with ``multivector_config``; row lists in
+``batch_update_points``' ``UpdateVectorsOperation`` and in queries), and ``query_points`` with
+``prefetch`` stages under a ``models.FusionQuery`` (RRF, DBSF). Edge 0.9.0 has both; the Edge engine
+translates them.
+
 The methods are declared with ``(*args, **kwargs)`` rather than full signatures: the door passes keyword
 arguments through unchanged, and qdrant-client's own signatures (many optional parameters) are the
 reference.
