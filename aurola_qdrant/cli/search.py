@@ -137,6 +137,24 @@ def _emit(hits: Sequence[SearchHit], as_json: bool, what: str, header: dict[str,
         )
 
 
+def _fusion_queries(engine: Any, specs: tuple[str, ...]) -> dict[str, list[float]]:
+    """``VECTOR=POINT_ID`` -> that point's VECTOR as the query for it (read through the store's door)."""
+    out: dict[str, list[float]] = {}
+    for spec in specs:
+        name, sep, raw = spec.partition("=")
+        if not sep or not name or not raw:
+            raise click.BadParameter(
+                f"{spec!r}: use VECTOR=POINT_ID, e.g. clip=1234", param_hint="--fuse-with"
+            )
+        point_id: int | str = int(raw) if raw.isdigit() else raw
+        found = engine.store.retrieve([point_id], with_vectors=[name])
+        vector = (found[0].vector or {}).get(name) if found else None
+        if not isinstance(vector, list) or not vector or isinstance(vector[0], list):
+            raise click.BadParameter(f"point {raw!r} has no dense vector {name!r}", param_hint="--fuse-with")
+        out[name] = vector
+    return out
+
+
 # ---------------------------------------------------------------------------------------------- commands
 @click.command()
 @click.argument("query", required=False)
@@ -158,6 +176,11 @@ def _emit(hits: Sequence[SearchHit], as_json: bool, what: str, header: dict[str,
     "--offset", type=click.IntRange(min=0), default=0, show_default=True, help="Skip this many hits."
 )
 @click.option("--score-threshold", type=float, default=None, help="Only hits with cosine >= this (Qdrant).")
+@click.option("--fuse-with", "fuse_with", multiple=True, metavar="VECTOR=POINT_ID",
+              help="Catalog points: fuse with your vector VECTOR, queried by point POINT_ID's value of it "
+              "(Qdrant's fusion; repeatable; no re-ranking).")  # fmt: skip
+@click.option("--fusion", type=click.Choice(["rrf", "dbsf"]), default="rrf", show_default=True,
+              help="Qdrant's fusion for --fuse-with.")  # fmt: skip
 @rerank_options
 @model_options
 @qdrant_options
@@ -171,6 +194,8 @@ def search(
     points: str,
     offset: int,
     score_threshold: float | None,
+    fuse_with: tuple[str, ...],
+    fusion: str,
     as_json: bool,
     filters: tuple[str, ...],
     limit: int,
@@ -224,6 +249,9 @@ def search(
             )
         else:
             assert query is not None
+            if fuse_with:
+                paging.update(fuse_with=_fusion_queries(engine, fuse_with), fusion=fusion)
+                rerank = reranking = False
             hits = engine.search(
                 query,
                 **paging,

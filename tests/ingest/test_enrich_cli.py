@@ -105,3 +105,37 @@ def test_ingest_points_per_file(tmp_path: Path, tiny_thinker: Path) -> None:
         assert engine.count("rec").count == 2
     finally:
         engine.close()
+
+
+def test_search_fuses_with_the_team_vector(tmp_path: Path, tiny_thinker: Path) -> None:
+    rng = np.random.default_rng(4)
+    store = tmp_path / "db"
+    engine = EdgeEngine(store)
+    engine.create_collection(
+        "cat", vectors_config={"img": models.VectorParams(size=2, distance=models.Distance.DOT)}
+    )
+    points = []
+    for pid, seconds in ((1, 2), (2, 7), (3, 2)):
+        path = tmp_path / f"{pid}.wav"
+        sf.write(path, (0.1 * rng.standard_normal(seconds * 8000)).astype(np.float32), 8000)
+        points.append(
+            models.PointStruct(id=pid, vector={"img": [1.0, float(pid)]}, payload={"file": str(path)})
+        )
+    points.append(models.PointStruct(id=4, vector={"img": [1.0, 9.0]}, payload={"file": "gone.wav"}))
+    engine.upsert("cat", points=points)
+    engine.close()
+    common = ["--model", str(tiny_thinker), "--device", "cpu", "--qdrant-path", str(store)]
+    enriched = CliRunner().invoke(
+        main, ["enrich", "--collection", "cat", "--audio-field", "file", "--window", "3", *common,
+               "--failures", str(tmp_path / "f.jsonl")],
+    )  # fmt: skip
+    assert enriched.exit_code == 1, enriched.output  # point 4's audio is missing
+    args = ["search", "a bell", "--collection", "cat", *common, "--json", "--fuse-with", "img=1"]
+    fused = CliRunner().invoke(main, args)
+    assert fused.exit_code == 0, fused.output
+    out = json.loads(fused.stdout)
+    hits = {h["id"]: h for h in out["hits"]}
+    assert set(hits) == {1, 2, 3, 4} and out["reranked"] is False
+    assert hits[4]["window_index"] is None and hits[2]["window_index"] is not None
+    bad = CliRunner().invoke(main, [*args[:-1], "img=99"])
+    assert bad.exit_code != 0 and "no dense vector 'img'" in bad.output
