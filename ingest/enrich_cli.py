@@ -49,6 +49,8 @@ __all__ = ["enrich"]
     show_default=True,
     help="JSONL of points that failed.",
 )
+@click.option("--quantization", type=click.Choice(["scalar", "binary"]), default=None,
+              help="Quantize our new vectors (searches then oversample and rescore).")  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.option("--filter", "filters", multiple=True, help="Only points matching KEY=VALUE, KEY>=N … (repeat).")
 @qdrant_options
@@ -63,10 +65,12 @@ def enrich(
     """Embed the audio named by each point's --audio-field and add it to the point (nothing else changes)."""
     from aurola_qdrant import AurolaEmbedder
     from aurola_qdrant.search.filters import parse_filters
+    from aurola_qdrant.store import StoreConfig
 
     from .enrich import enrich_collection
 
     embedder = AurolaEmbedder.from_pretrained(opts.pop("model"), device=opts.pop("device"))
+    opts["config"] = StoreConfig(quantization=opts.pop("quantization"))
     client = make_client(qdrant_url, api_key, qdrant_path, create=False)
 
     def progress(s: Any) -> None:

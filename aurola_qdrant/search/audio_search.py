@@ -16,7 +16,7 @@ from ..ids import file_id as content_hash
 from ..protocols import Embedder, Reranker, check_reranker
 from ..retry import RetryPolicy
 from .candidates import load_candidates
-from .compat import embedder_info, open_catalog, open_for_query
+from .compat import catalog_search_params, embedder_info, open_catalog, open_for_query
 from .fusion import check_counts, fuse_and_sort, fusion_plan, score_candidates
 from .hits import SearchHit, hit_from_catalog, hit_from_point
 
@@ -79,6 +79,8 @@ class AudioSearch:
         self.load_workers = load_workers
         self.store = open_for_query(client, collection, embedder_info(embedder), retry=retry)
         self.catalog = open_catalog(self.store, points)
+        #: oversampling + rescoring, passed to Qdrant, when our catalog vectors are quantized
+        self.search_params = catalog_search_params(self.store, self.catalog)
 
     def __repr__(self) -> str:
         return f"AudioSearch({self.collection!r}, vector={self.store.embedder_info.vector_name!r})"
@@ -136,7 +138,7 @@ class AudioSearch:
             layout, audio_field = self.catalog
             found = self.store.query_catalog(
                 layout, vector, limit=limit, offset=offset, query_filter=query_filter,
-                fuse_with=fuse_with, fusion=fusion, candidates=candidates,
+                fuse_with=fuse_with, fusion=fusion, candidates=candidates, search_params=self.search_params,
             )  # fmt: skip
             return [hit_from_catalog(c.point, c.window, c.window_index, audio_field) for c in found]
         page = offset + limit
@@ -229,6 +231,7 @@ class AudioSearch:
                 offset=offset,
                 query_filter=query_filter,
                 score_threshold=score_threshold,
+                search_params=self.search_params,
             )
             return [hit_from_catalog(c.point, c.window, c.window_index, audio_field) for c in found]
         if group_by_file:

@@ -14,10 +14,18 @@ from ..store.schema import recorded_embedders
 
 if TYPE_CHECKING:
     from qdrant_client import QdrantClient
+    from qdrant_client.models import SearchParams
 
     from ..protocols import Embedder
 
-__all__ = ["POINTS_CHOICES", "embedder_info", "open_catalog", "open_for_query", "recorded_query_model"]
+__all__ = [
+    "POINTS_CHOICES",
+    "catalog_search_params",
+    "embedder_info",
+    "open_catalog",
+    "open_for_query",
+    "recorded_query_model",
+]
 
 #: How a search may be told the collection's points are laid out ("auto": as the collection records).
 POINTS_CHOICES = ("auto", PER_SEGMENT, PER_FILE)
@@ -122,3 +130,14 @@ def open_catalog(store: AudioStore, points: str = "auto") -> tuple[CatalogLayout
             f"collection {store.collection!r}: unreadable catalog record for {name!r}"
         )
     return CatalogLayout(info), record["audio_field"]
+
+
+def catalog_search_params(
+    store: AudioStore, catalog: tuple[CatalogLayout, str] | None
+) -> SearchParams | None:
+    """Rescoring parameters for a quantized catalog (`catalog_reads.rescoring_params`), else None."""
+    if catalog is None:
+        return None
+    from ..store.catalog_reads import rescoring_params
+
+    return rescoring_params(store._net.call("get_collection"), catalog[0])

@@ -178,6 +178,7 @@ class AudioStore:
         fuse_with: Mapping[str, Any] | None = None,
         fusion: str = "rrf",
         candidates: int = 50,
+        search_params: models.SearchParams | None = None,
     ) -> list[CatalogPoint]:
         """Catalog points (one per recording, `aurola_qdrant.store.catalog`) ranked ``offset ..
         offset + limit`` for ``vector``, each with the window that matched; ``fuse_with`` fuses with
@@ -193,6 +194,7 @@ class AudioStore:
             fuse_with=fuse_with,
             fusion=fusion,
             candidates=candidates,
+            search_params=search_params,
         )
 
     def query_groups(

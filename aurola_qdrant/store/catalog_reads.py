@@ -26,7 +26,10 @@ from qdrant_client import models
 from ._net import Net
 from .catalog import CatalogLayout, CatalogMarker
 
-__all__ = ["FUSIONS", "CatalogPoint", "query_catalog"]
+__all__ = ["FUSIONS", "RESCORE_OVERSAMPLING", "CatalogPoint", "query_catalog", "rescoring_params"]
+
+#: Candidates fetched by quantized scores per hit returned, then rescored with the original vectors.
+RESCORE_OVERSAMPLING = 2.0
 
 #: Qdrant's fusion methods, by the names the API and CLI take.
 FUSIONS = {"rrf": models.Fusion.RRF, "dbsf": models.Fusion.DBSF}
@@ -64,6 +67,17 @@ def _requests(
     ]
 
 
+def rescoring_params(collection: models.CollectionInfo, layout: CatalogLayout) -> models.SearchParams | None:
+    """Oversampled quantized search rescored with the original vectors (Qdrant does both) when either of
+    our vectors is quantized; None otherwise (the search is then on the original vectors already)."""
+    vectors = collection.config.params.vectors
+    params = vectors if isinstance(vectors, dict) else {}
+    if not any(getattr(params.get(n), "quantization_config", None) for n in (layout.dense, layout.windows)):
+        return None
+    q = models.QuantizationSearchParams(rescore=True, oversampling=RESCORE_OVERSAMPLING)
+    return models.SearchParams(quantization=q)
+
+
 def _matched(rows: Any, query: np.ndarray) -> int | None:
     arr = np.asarray(rows, dtype=np.float32)
     if arr.ndim != 2 or arr.shape[0] == 0 or arr.shape[1] != query.shape[0]:
@@ -82,6 +96,7 @@ def _fused(
     offset: int,
     query_filter: models.Filter | None,
     candidates: int,
+    search_params: models.SearchParams | None,
 ) -> list[tuple[models.ScoredPoint, bool]]:
     """Qdrant's own fusion (RRF or DBSF) of our two vectors' rankings and the team's vectors'."""
     if fusion not in FUSIONS:
@@ -136,7 +151,7 @@ def query_catalog(
     if fuse_with:
         ranked = _fused(
             net, layout, q, fuse_with, fusion, limit=limit, offset=offset, query_filter=query_filter,
-            candidates=max(candidates, offset + limit),
+            candidates=max(candidates, offset + limit), search_params=search_params,
         )  # fmt: skip
     else:
         requests = _requests(layout, q.tolist(), offset + limit, query_filter, score_threshold, search_params)

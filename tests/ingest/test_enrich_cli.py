@@ -35,6 +35,8 @@ def test_enrich_command_with_the_real_model(tmp_path: Path, tiny_thinker: Path) 
     engine.close()
     args = [
         "enrich",
+        "--quantization",
+        "scalar",
         "--collection",
         "cat",
         "--audio-field",
@@ -63,9 +65,13 @@ def test_enrich_command_with_the_real_model(tmp_path: Path, tiny_thinker: Path) 
     engine = EdgeEngine(store)
     try:
         got = {r.id: r for r in engine.retrieve("cat", ids=[10, 11], with_vectors=True)}
+        vectors = engine.get_collection("cat").config.params.vectors
     finally:
         engine.close()
     name = summary["vector_name"]
+    assert vectors[name].quantization_config is not None  # --quantization scalar, on both of ours
+    assert vectors[f"{name}-windows"].quantization_config is not None
+    assert vectors["img"].quantization_config is None  # theirs untouched
     dim = len(got[10].vector[name])  # type: ignore[index]
     assert dim > 2 and np.shape(got[10].vector[name]) == (dim,)  # type: ignore[index]
     assert np.shape(got[11].vector[f"{name}-windows"]) == (3, dim)  # type: ignore[index]

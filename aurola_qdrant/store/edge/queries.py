@@ -49,6 +49,24 @@ def _scoring(query: Any, using: str | None) -> Any:
     return edge.Query.Nearest(_vector(query), using=using or "")
 
 
+def _search_params(sp: models.SearchParams | None) -> Any:
+    """HNSW, exact and quantization (oversampling, rescore) search parameters for Edge."""
+    if sp is None:
+        return None
+    q = sp.quantization
+    quantization = None
+    if q is not None:
+        quantization = edge.QuantizationSearchParams(
+            ignore=bool(q.ignore), rescore=q.rescore, oversampling=q.oversampling
+        )
+    return edge.SearchParams(
+        hnsw_ef=sp.hnsw_ef,
+        exact=bool(sp.exact),
+        quantization=quantization,
+        indexed_only=bool(sp.indexed_only),
+    )
+
+
 def _prefetches(prefetch: Any, flags: frozenset[str]) -> list[Any] | None:
     """qdrant-client's ``prefetch`` (one `models.Prefetch` or a list; nearest-vector stages) for Edge."""
     if prefetch is None:
@@ -61,6 +79,7 @@ def _prefetches(prefetch: Any, flags: frozenset[str]) -> list[Any] | None:
             prefetches=_prefetches(p.prefetch, flags),
             filter=edge_filter(p.filter, flags),
             score_threshold=p.score_threshold,
+            params=_search_params(p.params),
         )
         for p in stages
     ]
@@ -88,9 +107,7 @@ def request(
     sp = search_params or params
     edge_params = None
     if sp is not None:
-        edge_params = edge.SearchParams(
-            hnsw_ef=sp.hnsw_ef, exact=bool(sp.exact), indexed_only=bool(sp.indexed_only)
-        )
+        edge_params = _search_params(sp)
     return edge.QueryRequest(
         limit=limit,
         offset=offset,

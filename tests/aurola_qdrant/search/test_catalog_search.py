@@ -46,6 +46,10 @@ def client(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
 
 @pytest.fixture
 def catalog(client: Any, tmp_path: Path) -> CatalogLayout:
+    return _build_catalog(client, tmp_path, StoreConfig())
+
+
+def _build_catalog(client: Any, tmp_path: Path, config: StoreConfig) -> CatalogLayout:
     """Point 7: a 5 s "cat" clip (dense); point 8: 45 s whose window 3 is "dog" (multivector); point 9:
     3 min whose window 12 is "rain"; the team's own vector and payload beside them."""
     client.create_collection(
@@ -69,7 +73,7 @@ def catalog(client: Any, tmp_path: Path) -> CatalogLayout:
     )
     layout = CatalogLayout(_embedder().embedder_info(WINDOW, WINDOW))
     net = Net(client, "catalog", QDRANT_RETRY)
-    layout.ensure(net, StoreConfig(), "file")
+    layout.ensure(net, config, "file")
     recordings = []
     for pid, (seconds, word, window) in {
         7: (5.0, "cat", 0),
@@ -155,3 +159,23 @@ def test_fusion_with_the_team_vector_is_qdrants_rrf(client: Any, catalog: Catalo
         AudioSearch(client, "catalog", _embedder(), FakeReranker()).search(
             "rain", rerank=True, fuse_with={"theirs": [1.0, 7.0]}
         )
+
+
+def test_quantized_catalog_is_searched_with_rescoring(client: Any, tmp_path: Path) -> None:
+    _build_catalog(client, tmp_path, StoreConfig(quantization="scalar"))
+    search = AudioSearch(client, "catalog", _embedder())
+    if isinstance(
+        client, QdrantClient
+    ):  # local mode has no quantization and records none: nothing to rescore
+        assert search.search_params is None
+    else:
+        assert search.search_params is not None and search.search_params.quantization is not None
+        assert search.search_params.quantization.rescore is True
+    dog = search.search("dog", limit=1)[0]
+    assert (dog.id, dog.window_index) == (8, 3)
+    fused = search.search("rain", limit=3, fuse_with={"theirs": [1.0, 7.0]})
+    assert [h.id for h in fused] == [7, 9, 8]
+
+
+def test_unquantized_catalog_sends_no_search_params(client: Any, catalog: CatalogLayout) -> None:
+    assert AudioSearch(client, "catalog", _embedder()).search_params is None
