@@ -208,8 +208,15 @@ def _page(
             continue
         try:
             duration, segments = _segments(source, window_s, hop_s)
-        except (AudioDecodeError, InputError) as exc:
-            _fail(summary, log, point.id, getattr(exc, "reason", "error"), str(exc), source)
+        except (AudioDecodeError, InputError, OSError) as exc:  # OSError: storage below a URI
+            reason = (
+                exc.reason
+                if isinstance(exc, AudioDecodeError)
+                else "unreadable"
+                if isinstance(exc, OSError)
+                else "error"
+            )
+            _fail(summary, log, point.id, reason, str(exc), source)
             continue
         todo.append((point.id, source, duration, segments))
     if not todo:
