@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import time
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,8 @@ __all__ = ["KILL_SEAM", "EmbedActor", "decode_rows"]
 
 KILL_SEAM = "AUROLA_RAY_KILL_EMBEDDER"
 """Test seam: ``<n>:<marker file>`` makes the first embedder actor that reaches its n-th batch SIGKILL
-itself (once: the marker file records it), as a crashed GPU worker would die."""
+itself (once: the marker file records it), as a crashed GPU worker would die; ``<n>:<marker>|pause``
+makes it wait there instead, for a test to remove its node."""
 
 _EMPTY = np.zeros(1, dtype=np.float32)
 
@@ -56,13 +58,17 @@ def _maybe_kill_self(calls: int) -> None:
     seam = os.environ.get(KILL_SEAM)
     if not seam:
         return
-    after, _, marker = seam.partition(":")
+    after, _, rest = seam.partition(":")
+    marker, _, mode = rest.partition("|")
     if calls >= int(after):
         try:
             fd = os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
         except FileExistsError:
             return
         os.close(fd)
+        if mode == "pause":  # the node-loss test removes this actor's node while it waits here
+            time.sleep(60)
+            return
         os.kill(os.getpid(), signal.SIGKILL)
 
 

@@ -49,7 +49,7 @@ def test_cluster_tests_in_a_loopback_namespace() -> None:
     )
     tail = (proc.stdout + proc.stderr)[-4000:]
     assert proc.returncode == 0, tail
-    assert "5 passed" in proc.stdout, tail
+    assert "6 passed" in proc.stdout, tail
 
 
 @pytest.fixture(scope="module")
@@ -269,3 +269,13 @@ def test_ingest_from_http_manifest_and_s3_prefix(
         s3.stop()
         http.shutdown()
         http.server_close()
+
+
+@in_cluster
+def test_a_stalled_cluster_fails_with_a_clear_error(h, tmp_path, tiny_embedder, open_store, cluster):
+    from ingest.ray import RayStallError
+
+    h.write_tone(tmp_path / "in" / "s.wav", 1.0)
+    opts = RayOptions(embedder_resources={"no-such-node": 1}, decode_cpus=0.5, stall_timeout_s=5)
+    with pytest.raises(RayStallError, match="stall timeout 5 s"):
+        run_ingest([tmp_path / "in"], open_store(), tiny_embedder, h.config(), engine="ray", ray_options=opts)
