@@ -155,6 +155,23 @@ def _fusion_queries(engine: Any, specs: tuple[str, ...]) -> dict[str, list[float
     return out
 
 
+def _check_query(
+    query: str | None, audio: Path | None, rerank: bool | None, reranker: str | None, alpha: float | None
+) -> None:
+    """Exactly one of a text QUERY and --audio; no re-ranking flags with --audio (naming those passed)."""
+    if (query is None) == (audio is None):
+        raise click.UsageError(
+            'give either a text QUERY or --audio FILE, e.g. search "a dog barks" --collection x'
+        )
+    passed = [flag for flag, on in (("--rerank", rerank), ("--reranker", reranker), ("--alpha", alpha))
+              if on is not None and on is not False]  # fmt: skip
+    if audio is not None and passed:
+        raise click.UsageError(
+            "--audio searches audio by audio, which the re-ranker has no prompt for; "
+            f"drop {' and '.join(passed)}"
+        )
+
+
 # ---------------------------------------------------------------------------------------------- commands
 @click.command()
 @click.argument("query", required=False)
@@ -217,17 +234,7 @@ def search(
     from ..search.filters import parse_filters
     from ..search.fusion import fusion_plan
 
-    if (query is None) == (audio is None):
-        raise click.UsageError(
-            'give either a text QUERY or --audio FILE, e.g. search "a dog barks" --collection x'
-        )
-    passed = [flag for flag, on in (("--rerank", rerank), ("--reranker", reranker), ("--alpha", alpha))
-              if on is not None and on is not False]  # fmt: skip
-    if audio is not None and passed:
-        raise click.UsageError(
-            "--audio searches audio by audio, which the re-ranker has no prompt for; "
-            f"drop {' and '.join(passed)}"
-        )
+    _check_query(query, audio, rerank, reranker, alpha)
     query_filter = parse_filters(filters)
     retry = _retry(retry_budget)
     client = make_client(qdrant_url, api_key, qdrant_path, create=False)
