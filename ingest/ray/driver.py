@@ -222,9 +222,24 @@ def run_ray_pipeline(
                 writer.join()
         finally:
             state.stop.set()
+            if reader.is_alive():
+                _stop_dataset(ds, state.error)
+                reader.join(timeout=10)
             writer.join(timeout=10)
     if state.error is not None:
         raise state.error
+
+
+def _stop_dataset(ds: Any, error: BaseException | None) -> None:
+    """Stop a dataset still executing after a stall or an error, so that it does not hold the cluster's
+    resources until this process exits (Ray Data has no public cancel; its executor is reached here)."""
+    executor = getattr(ds, "_current_executor", None)
+    if executor is None:
+        return
+    try:
+        executor.shutdown(force=True, exception=error if isinstance(error, Exception) else None)
+    except Exception as exc:  # a private API of Ray Data: never let stopping it hide the run's own error
+        logger.warning("could not stop the Ray dataset (%s: %s)", type(exc).__name__, exc)
 
 
 def _stall(idle: float, options: RayOptions) -> RayStallError:

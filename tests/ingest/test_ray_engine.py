@@ -57,8 +57,9 @@ def cluster() -> Iterator[Any]:
     from ray.cluster_utils import Cluster
 
     tmp = tempfile.mkdtemp(prefix="rt-", dir="/tmp")  # short: Unix socket paths are limited to ~107 chars
-    saved = {k: os.environ.get(k) for k in ("RAY_AUTH_MODE", "RAY_TMPDIR")}
-    os.environ.update(RAY_AUTH_MODE="disabled", RAY_TMPDIR=tmp)
+    saved = {k: os.environ.get(k) for k in ("RAY_AUTH_MODE", "RAY_TMPDIR", "RAY_ENABLE_AUTO_CONNECT")}
+    # no auto-connect: a thread of a stopped dataset must not reconnect the driver after ray.shutdown()
+    os.environ.update(RAY_AUTH_MODE="disabled", RAY_TMPDIR=tmp, RAY_ENABLE_AUTO_CONNECT="0")
     node = {"num_cpus": 1, "object_store_memory": _OBJECT_STORE, "node_ip_address": "127.0.0.1"}
     c = Cluster(
         initialize_head=True,
@@ -71,7 +72,13 @@ def cluster() -> Iterator[Any]:
         yield c
     finally:
         ray.shutdown()
-        c.shutdown()
+        for attempt in range(3):  # a stopped dataset's thread may have reconnected the driver meanwhile;
+            try:  # Cluster.shutdown then disconnects it and refuses once
+                c.shutdown()
+                break
+            except ValueError:
+                if attempt == 2:
+                    raise
         for k, v in saved.items():
             if v is None:
                 os.environ.pop(k, None)
