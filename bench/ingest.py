@@ -368,6 +368,8 @@ def main() -> None:
     ap.add_argument("--json", type=Path, help="write all figures here")
     ap.add_argument("--model-dir", help="reuse a checkpoint built by an earlier run")
     ap.add_argument("--work-dir", type=Path, help="keep the archive and databases here (default: temp)")
+    ap.add_argument("--engine", choices=("inprocess", "ray"), default="inprocess",
+                    help="ray: the Ray engine beside the in-process one (bench/ingest_ray.py)")  # fmt: skip
     ap.add_argument("--only", choices=("ingest",), help=argparse.SUPPRESS)
     ap.add_argument("--archive", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -376,6 +378,14 @@ def main() -> None:
         return rss_child(args)
     with tempfile.TemporaryDirectory(prefix="aurola-bench-ingest-") as tmp:
         work = args.work_dir or Path(tmp)
+        if args.engine == "ray":
+            import ingest_ray
+
+            res = ingest_ray.ray_bench(args, work.resolve(), make_archive, open_store, _package_first)
+            ingest_ray.report(res)
+            if args.json:
+                args.json.write_text(json.dumps(res, indent=2))
+            return
         report(run_bench(args, work.resolve()), args)
 
 

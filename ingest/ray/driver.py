@@ -194,12 +194,13 @@ def run_ray_pipeline(
         ds = ray.data.from_items(tasks, override_num_blocks=len(tasks))
         threads = {**options.task_env, "OMP_NUM_THREADS": str(max(1, int(options.decode_cpus)))}
         ds = ds.flat_map(decode_rows, num_cpus=options.decode_cpus, runtime_env={"env_vars": threads})
+        model_ref = ray.put(embedder)  # held until the run ends: a restarted actor reads the model again
         seam = dict(options.task_env)
         if os.environ.get(KILL_SEAM):  # the crash tests' kill point
             seam[KILL_SEAM] = os.environ[KILL_SEAM]
         ds = ds.map_batches(
             EmbedActor,
-            fn_constructor_args=(ray.put(embedder), config.batch_size),
+            fn_constructor_args=(model_ref, config.batch_size),
             batch_size=4 * config.batch_size,
             batch_format="numpy",
             compute=ray.data.ActorPoolStrategy(size=options.embedders),
