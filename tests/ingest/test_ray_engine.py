@@ -71,20 +71,27 @@ def cluster() -> Iterator[Any]:
     try:
         yield c
     finally:
-        ray.shutdown()
-        for attempt in range(3):  # a stopped dataset's thread may have reconnected the driver meanwhile;
-            try:  # Cluster.shutdown then disconnects it and refuses once
-                c.shutdown()
-                break
-            except ValueError:
-                if attempt == 2:
-                    raise
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-        shutil.rmtree(tmp, ignore_errors=True)
+        try:
+            ray.shutdown()
+            for attempt in range(3):  # a stopped dataset's thread may have reconnected the driver;
+                try:  # Cluster.shutdown then disconnects it and refuses once
+                    c.shutdown()
+                    break
+                except ValueError:
+                    if attempt == 2:
+                        raise
+        finally:
+            _restore(saved, tmp)
+
+
+def _restore(saved: dict[str, str | None], tmp: str) -> None:
+    """Put the environment back and remove the cluster's temp dir (even after a failed shutdown)."""
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+    shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _options(**kw: Any) -> RayOptions:
