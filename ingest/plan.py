@@ -8,12 +8,12 @@ these bounds. Probing reads the whole file once (to hash it) but decodes nothing
 from __future__ import annotations
 
 import errno
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from aurola_qdrant.audio import audio_info, plan_windows
+from aurola_qdrant.audio.uri import content_hash, display, is_uri, source_size
 from aurola_qdrant.errors import AudioDecodeError, InputError
 from aurola_qdrant.ids import file_id, point_id
 
@@ -63,22 +63,29 @@ class FilePlan:
 
 
 def _os_reason(err: OSError) -> str:
-    return "missing" if err.errno == errno.ENOENT else "unreadable"
+    return "missing" if isinstance(err, FileNotFoundError) or err.errno == errno.ENOENT else "unreadable"
 
 
 def probe(item: SourceFile, window_s: float, hop_s: float) -> FilePlan | Failure:
-    """Hash ``item.path`` and plan its segments from the header; any problem becomes a `Failure`."""
+    """Hash ``item.path`` (a path or a URI) and plan its segments from the header; any problem becomes a
+    `Failure`."""
+    remote = is_uri(item.path)
     try:
         info = audio_info(item.path)  # first: cheap, and it names missing/empty/corrupt files precisely
-        fid = file_id(item.path)
-        size = os.path.getsize(item.path)
+        fid = content_hash(item.path) if remote else file_id(item.path)  # equal values for equal bytes
+        size = source_size(item.path)
         bounds = plan_windows(info.duration_s, window_s, hop_s)
     except AudioDecodeError as err:
         return Failure(item.path, err.reason, err.detail)
     except InputError as err:
         return Failure(item.path, "corrupt", str(err))
     except OSError as err:
-        return Failure(item.path, _os_reason(err), str(err))
+        return Failure(item.path, _os_reason(err), display(str(err)) if remote else str(err))
+    except Exception as err:
+        if not remote:
+            raise
+        # a storage client's own errors, past its retries (credentials never reach the message)
+        return Failure(item.path, "unreadable", f"{type(err).__name__}: {display(str(err))}")
     return FilePlan(
         path=item.path,
         file_id=fid,

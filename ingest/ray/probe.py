@@ -11,9 +11,7 @@ import logging
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
-from aurola_qdrant.audio import audio_info, plan_windows
-from aurola_qdrant.audio.uri import content_hash, display, is_uri, source_size
-from aurola_qdrant.errors import AudioDecodeError, InputError
+from aurola_qdrant.audio.uri import display
 from aurola_qdrant.store import AudioStore
 
 from ..config import IngestConfig
@@ -28,24 +26,8 @@ logger = logging.getLogger(__name__)
 
 
 def probe_source(item: SourceFile, window_s: float, hop_s: float) -> FilePlan | Failure:
-    """`ingest.plan.probe` for a path; the same for a URI (hash and size read through fsspec)."""
-    if not is_uri(item.path):
-        return probe(item, window_s, hop_s)
-    try:
-        info = audio_info(item.path)
-        fid = content_hash(item.path)
-        size = source_size(item.path)
-        bounds = plan_windows(info.duration_s, window_s, hop_s)
-    except AudioDecodeError as err:
-        return Failure(item.path, err.reason, err.detail)
-    except InputError as err:
-        return Failure(item.path, "corrupt", str(err))
-    except FileNotFoundError as err:
-        return Failure(item.path, "missing", str(err))
-    except Exception as err:  # storage client errors past the retries
-        return Failure(item.path, "unreadable", f"{type(err).__name__}: {display(str(err))}")
-    return FilePlan(item.path, fid, info.sample_rate, info.channels, info.duration_s, size, tuple(bounds),
-                    dict(item.metadata))  # fmt: skip
+    """`ingest.plan.probe` (paths and URIs alike)."""
+    return probe(item, window_s, hop_s)
 
 
 def plan_sources(
