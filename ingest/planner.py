@@ -12,6 +12,7 @@ import logging
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
+from aurola_qdrant.audio.uri import display
 from aurola_qdrant.store import AudioStore
 
 from .config import IngestConfig
@@ -59,7 +60,7 @@ def plan_files(
             probed = list(pool.map(lambda f: probe(f, config.window_s, config.hop), chunk))
             plans = [p for p in probed if isinstance(p, FilePlan)]
             for failure in (p for p in probed if isinstance(p, Failure)):
-                logger.warning("%s: %s (%s)", failure.path, failure.reason, failure.detail)
+                logger.warning("%s: %s (%s)", display(failure.path), failure.reason, failure.detail)
                 state.record_failure(failure)
             done = store.completed_file_ids({p.file_id for p in plans}) if plans and check_store else set()
             complete = [p for p in plans if p.file_id in done]

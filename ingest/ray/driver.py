@@ -1,6 +1,6 @@
 """The Ray engine's driver: plan, stream the dataset through the cluster, write through the store's door.
 
-    driver      list (done by run_ingest), probe + resume check against Qdrant (`probe.plan_sources`)
+    driver      list (done by run_ingest), probe + resume check against Qdrant (`ingest.planner.plan_files`)
       | ray.data.from_items(one row per file that needs work)
     flat_map    decode + resample, one CPU task per file (`stages.decode_rows`), OMP_NUM_THREADS per task
       | window rows
@@ -40,11 +40,11 @@ from aurola_qdrant.store import AudioStore
 from ..batcher import Segment
 from ..config import IngestConfig
 from ..plan import Failure
+from ..planner import plan_files
 from ..sources import SourceFile
 from ..state import FileState, RunState, put_until_stopped
 from ..uploader import Uploader
 from .options import RayOptions
-from .probe import plan_sources
 from .stages import KILL_SEAM, EmbedActor, decode_rows
 
 __all__ = ["RayStallError", "run_ray_pipeline"]
@@ -149,7 +149,7 @@ def _schedule(files: Sequence[SourceFile], store: AudioStore, config: IngestConf
               state: RunState) -> list[dict[str, Any]]:  # fmt: skip
     """Plan on the driver; one task row per distinct content (twins become extra paths)."""
     tasks: list[dict[str, Any]] = []
-    for plan in plan_sources(files, config, store, state):
+    for plan in plan_files(files, config, store, state):
         with state.lock:
             state.summary.segments_planned += plan.n_segments
             first = state.by_file_id.get(plan.file_id)
