@@ -12,13 +12,12 @@ import json
 import logging
 import os
 import sys
-import traceback
 from pathlib import Path
 from typing import Any
 
 import click
 
-from aurola_qdrant.cli._errors import one_line, scrub_message, verbosity
+from aurola_qdrant.cli._errors import report
 from aurola_qdrant.cli._fields import config_option
 from aurola_qdrant.cli._output import echo_json
 from aurola_qdrant.cli._qdrant import make_client, qdrant_options
@@ -177,9 +176,7 @@ def _run(sources: tuple[str, ...], opts: dict[str, Any], config: Any) -> Any:
             ray_options=ray_options,
         )
     except Exception as err:  # every failure: one line, the summary so far, exit 3 (a rerun resumes)
-        if verbosity() > 0:
-            click.echo(scrub_message("".join(traceback.format_exception(err))), err=True)
-        message = scrub_message(one_line(err))
+        message = report(err)
         click.echo(f"error: {message}", err=True)
         summary = getattr(err, "ingest_summary", None) or IngestSummary(collection, "?")
         summary.error = message

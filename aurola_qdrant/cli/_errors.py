@@ -18,6 +18,7 @@ __all__ = [
     "fail",
     "one_line",
     "remember_secret",
+    "report",
     "scrub_message",
     "secrets",
     "set_verbosity",
@@ -101,11 +102,16 @@ def scrub_message(text: str, ctx: click.Context | None = None) -> str:
     return redact(text, secrets(ctx))
 
 
-def fail(exc: BaseException, ctx: click.Context | None = None, *, exit_code: int = 1) -> NoReturn:
-    """Raise ``exc`` as a `CommandError` (one line), printing its traceback first when ``-v`` was given."""
+def report(exc: BaseException, ctx: click.Context | None = None) -> str:
+    """The scrubbed one-line message of ``exc``, its traceback printed first when ``-v`` was given."""
     if verbosity(ctx) > 0:
         click.echo(scrub_message("".join(traceback.format_exception(exc)), ctx), err=True)
-    raise CommandError(scrub_message(one_line(exc), ctx), exit_code) from exc
+    return scrub_message(one_line(exc), ctx)
+
+
+def fail(exc: BaseException, ctx: click.Context | None = None, *, exit_code: int = 1) -> NoReturn:
+    """Raise ``exc`` as a `CommandError` (`report`: one line, traceback with ``-v``)."""
+    raise CommandError(report(exc, ctx), exit_code) from exc
 
 
 def one_line(exc: BaseException) -> str:

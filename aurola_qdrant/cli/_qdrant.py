@@ -48,16 +48,18 @@ def make_client(url: str | None, api_key: str | None, path: str | Path, *, creat
         return QdrantClient(url=url, api_key=api_key or None)
     if api_key:  # e.g. QDRANT_API_KEY exported for a server; never echo the key itself
         click.echo("note: no --qdrant-url given: ignoring the API key, using embedded Qdrant", err=True)
+    if str(path) == ":memory:":
+        return open_embedded(":memory:")
     folder = Path(path).expanduser()
-    kind = None if str(path) == ":memory:" else embedded_kind(folder)
-    if not create and kind is None and str(path) != ":memory:":
+    kind = embedded_kind(folder)
+    if not create and kind is None:
         raise CommandError(
             f"no embedded Qdrant store at {folder.resolve()} (ingest into it first, or point to yours with "
             "--qdrant-path DIR or --qdrant-url URL)"
         )
     if kind == "local":
         click.echo(migrate_hint(folder), err=True)
-    return open_embedded(path if str(path) == ":memory:" else folder, create=create, hint=False)
+    return open_embedded(folder, create=create, hint=False)
 
 
 def qdrant_options(fn: Callable[..., Any]) -> Callable[..., Any]:

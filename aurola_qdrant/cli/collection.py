@@ -8,6 +8,7 @@ The copies are `aurola_qdrant.store.transfer.copy_collection` (resumable, idempo
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -257,19 +258,11 @@ def push(
 
     Resumable and idempotent: a rerun writes only what is missing or different; completion flags are
     copied after every point."""
-    from aurola_qdrant.store.transfer import copy_collection
-
-    source = make_client(qdrant_url, api_key, qdrant_path, create=False)
-    try:
-        target = _open_other(to, to_api_key, create=True)
-        try:
-            report = copy_collection(
-                source, target, name, to_collection=as_name, batch=batch, progress=_progress("pushing")
-            )
-        finally:
-            target.close()
-    finally:
-        source.close()
+    report, _ = _copy(
+        lambda: make_client(qdrant_url, api_key, qdrant_path, create=False),
+        lambda: _open_other(to, to_api_key, create=True),
+        name, as_name, batch, "pushing",
+    )  # fmt: skip
     _report(report, to, as_json)
 
 
@@ -305,27 +298,39 @@ def pull(
     """Copy collection NAME from a server into the embedded store (or the --qdrant-url destination).
 
     Resumable and idempotent, like push."""
+    report, where_to = _copy(
+        lambda: _open_other(from_, from_api_key, create=False),
+        lambda: make_client(qdrant_url, api_key, qdrant_path),
+        name, as_name, batch, "pulling",
+    )  # fmt: skip
+    _report(report, where_to, as_json)
+
+
+def _copy(
+    open_source: Callable[[], Any],
+    open_target: Callable[[], Any],
+    name: str,
+    as_name: str | None,
+    batch: int,
+    verb: str,
+) -> tuple[Any, str]:
+    """`copy_collection` between two clients opened (and closed) here; returns the report and where the
+    target is (`where`)."""
+    from aurola_qdrant.store._net import where
     from aurola_qdrant.store.transfer import copy_collection
 
-    source = _open_other(from_, from_api_key, create=False)
+    source = open_source()
     try:
-        target = make_client(qdrant_url, api_key, qdrant_path)
+        target = open_target()
         try:
             report = copy_collection(
-                source, target, name, to_collection=as_name, batch=batch, progress=_progress("pulling")
+                source, target, name, to_collection=as_name, batch=batch, progress=_progress(verb)
             )
-            where_to = _where(target)
+            return report, where(target)
         finally:
             target.close()
     finally:
         source.close()
-    _report(report, where_to, as_json)
-
-
-def _where(client: Any) -> str:
-    from aurola_qdrant.store._net import where
-
-    return where(client)
 
 
 @collection.command("migrate")
