@@ -24,7 +24,6 @@ import os
 import sys
 import tempfile
 import time
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +45,6 @@ from _common import StageTimer, machine_info, markdown_table, median, peak_rss_m
 # numpy, torch and the project are imported inside functions, after `pin_threads` set the environment.
 
 RATES = (16000, 22050, 44100, 48000)
-warnings.filterwarnings("ignore", message="Payload indexes have no effect")
 
 
 def make_archive(root: Path, n: int, seed: int = 0) -> list[dict[str, Any]]:

@@ -134,15 +134,12 @@ def main() -> None:
     args = ap.parse_args()
     pin_threads(args.threads)
 
-    import warnings
-
     import aurola_qdrant.search.audio_search as audio_search_module
     from aurola_qdrant import AurolaEmbedder
     from aurola_qdrant.reranker import AurolaReranker
     from aurola_qdrant.search import AudioSearch
     from aurola_qdrant.testing import build_tiny_thinker
 
-    warnings.filterwarnings("ignore", message="Payload indexes have no effect")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         ckpt = build_tiny_thinker(folder / "thinker", **TINY, seed=0)
