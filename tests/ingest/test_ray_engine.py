@@ -49,7 +49,7 @@ def test_cluster_tests_in_a_loopback_namespace() -> None:
     )
     tail = (proc.stdout + proc.stderr)[-4000:]
     assert proc.returncode == 0, tail
-    assert "6 passed" in proc.stdout, tail
+    assert "7 passed" in proc.stdout, tail
 
 
 @pytest.fixture(scope="module")
@@ -171,6 +171,55 @@ def test_embedder_actor_killed_mid_run_is_exact(h, tmp_path, tiny_embedder, open
     got = run_ingest([tmp_path / "in"], remote, tiny_embedder, cfg, engine="ray", ray_options=opts)
     assert marker.exists()  # the actor really died
     assert got.ok and got.files_ingested == 6
+    _same(_points(h, remote), _points(h, local))
+    assert remote.completed_file_ids() == local.completed_file_ids()
+
+
+@in_cluster
+def test_embedder_node_removed_and_replaced_is_exact(
+    h, tmp_path, tiny_embedder, open_store, cluster, monkeypatch
+):
+    """The embedder's node dies mid-batch (its raylet, actor and decode workers killed) and a new node with
+    the embedder resource joins: Ray restarts the actor there and retries the lost tasks; the driver drops
+    the repeated rows, so the store ends exactly as the in-process engine's."""
+    import threading
+    import time
+
+    for i in range(6):
+        h.write_tone(tmp_path / "in" / f"n{i}.wav", 3.0, freq=230 + 110 * i, seed=10 + i)
+    cfg = h.config()
+    local = open_store(tmp_path / "db_local")
+    run_ingest([tmp_path / "in"], local, tiny_embedder, cfg)
+    marker = tmp_path / "paused"
+    monkeypatch.setenv(KILL_SEAM, f"1:{marker}|pause")  # the actor waits in its first batch, once
+    remote = open_store(tmp_path / "db_ray")
+    result: dict[str, Any] = {}
+
+    def ingest() -> None:
+        try:
+            result["summary"] = run_ingest(
+                [tmp_path / "in"], remote, tiny_embedder, cfg, engine="ray", ray_options=_options()
+            )
+        except BaseException as exc:
+            result["error"] = exc
+
+    runner = threading.Thread(target=ingest, daemon=True)
+    runner.start()  # Cluster.add_node installs signal handlers: it must run on the main thread
+    deadline = time.monotonic() + 120
+    while not marker.exists() and runner.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert marker.exists(), result
+    old = next(n for n in cluster.worker_nodes)
+    old_id = old.node_id
+    cluster.remove_node(old, allow_graceful=False)
+    cluster.add_node(num_cpus=1, object_store_memory=_OBJECT_STORE, node_ip_address="127.0.0.1",
+                     resources={"embedder": 1})  # fmt: skip
+    runner.join(timeout=240)
+    assert not runner.is_alive() and "error" not in result, result
+    alive = {n["NodeID"] for n in ray.nodes() if n["Alive"]}
+    assert old_id not in alive and len(alive) == 2  # the embedder's node really went away
+    got = result["summary"]
+    assert got.ok and got.files_ingested == 6 and got.points_written == got.segments_embedded == 12
     _same(_points(h, remote), _points(h, local))
     assert remote.completed_file_ids() == local.completed_file_ids()
 
