@@ -76,6 +76,11 @@ class AurolaEmbedder(ThinkerModel):
         """The prompt of one mono 16 kHz clip (see `EmbedPrompts.audio_prompt`)."""
         return self.prompts.audio_prompt(waveform, source)
 
+    def preparer(self) -> EmbedPrompts:
+        """A weight-free, picklable `audio_prompt` whose prompts carry their log-mel features: decode
+        workers (the Ray engine's CPU tasks) run it, so the model's process only collates and embeds."""
+        return EmbedPrompts(self.inputs, featurize=True)
+
     def collate(self, prompts: Sequence[EncodedPrompt]) -> dict[str, Any]:
         """One model batch of ``prompts`` (left-padded ids, log-mel features), for `embed_collated`."""
         return self.inputs.collate(prompts)

@@ -7,7 +7,8 @@ waveform is mono 16 kHz float32 samples (`aurola_qdrant.audio.to_waveform`).
 
 - `Embedder`: identity + ``embed_text`` / ``embed_audio`` (search, evaluation, hard-negative mining).
 - `BatchEmbedder`: an `Embedder` whose three steps can run apart (the ingest worker overlaps them):
-  ``audio_prompt`` (prepare, in any thread) → ``collate`` (a batch) → ``embed_collated`` (the model).
+  ``audio_prompt`` (prepare, in any thread) → ``collate`` (a batch) → ``embed_collated`` (the model);
+  ``preparer()`` gives the preparation step alone, weight-free, for other processes (`AudioPreparer`).
 - `Reranker`: P(Yes) of query–candidate pairs in both directions and the fusion weight of each.
 """
 
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
     from .model.inputs import EncodedPrompt
     from .store import EmbedderInfo
 
-__all__ = ["BatchEmbedder", "Embedder", "Reranker", "check_reranker"]
+__all__ = ["AudioPreparer", "BatchEmbedder", "Embedder", "Reranker", "check_reranker"]
 
 
 @runtime_checkable
@@ -67,6 +68,16 @@ class Embedder(Protocol):
 
 
 @runtime_checkable
+class AudioPreparer(Protocol):
+    """The preparation step of a `BatchEmbedder` on its own: picklable and holding no weights."""
+
+    def audio_prompt(self, waveform: np.ndarray, source: str = "<audio>") -> EncodedPrompt:
+        """As `BatchEmbedder.audio_prompt`; the prompt may carry work done ahead (e.g. audio features),
+        and goes to the embedder's ``collate`` like its own prompts."""
+        ...
+
+
+@runtime_checkable
 class BatchEmbedder(Embedder, Protocol):
     """An `Embedder` with its batch steps public; ``embed_collated(collate(ps))`` equals
     ``embed_audio`` of the same clips row for row."""
@@ -79,6 +90,10 @@ class BatchEmbedder(Embedder, Protocol):
     def audio_prompt(self, waveform: np.ndarray, source: str = "<audio>") -> EncodedPrompt:
         """The prepared prompt of one waveform; ``len(prompt.input_ids)`` is its cost in tokens. Raises
         AudioTooLongError / InputError (``source`` names the clip in the message)."""
+        ...
+
+    def preparer(self) -> AudioPreparer:
+        """`audio_prompt` as a weight-free, picklable object, for decode workers in other processes."""
         ...
 
     def collate(self, prompts: Sequence[EncodedPrompt]) -> Any:

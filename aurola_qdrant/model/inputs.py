@@ -10,6 +10,9 @@ Equivalence with the official ``Qwen2_5OmniProcessor``:
   the per-clip maximum used for the dynamic-range clamp (log10 of the clamped power is >= -10 there), so
   padding each batch to its longest clip plus n_fft zero samples gives bit-identical valid frames — and
   saves computing the STFT of up to 300 s of zeros per clip.
+- features computed apart (`InputBuilder.featurize`, e.g. in a CPU worker while the model runs elsewhere):
+  each clip's valid frames alone, by the same argument bit-identical to the batch's; the audio encoder
+  reads only the frames the frame mask marks, so the zero frames `collate` pads them with are never used.
 """
 
 from __future__ import annotations
@@ -47,10 +50,13 @@ def audio_token_count(n_frames: int) -> int:
 
 @dataclass(frozen=True)
 class EncodedPrompt:
-    """One prompt: ids up to (excluding) the cut point, and the clips it holds, in order."""
+    """One prompt: ids up to (excluding) the cut point, and the clips it holds, in order: as waveforms
+    (``audios``), or as their log-mel features already computed (``features``: ``(n_mels, frames)``
+    float32 per clip, valid frames only; see `InputBuilder.featurize`)."""
 
     input_ids: tuple[int, ...]
     audios: tuple[np.ndarray, ...] = ()
+    features: tuple[np.ndarray, ...] = ()
 
 
 class InputBuilder:
@@ -101,6 +107,26 @@ class InputBuilder:
         )
         feats = torch.from_numpy(np.ascontiguousarray(out["input_features"]))
         mask = torch.from_numpy(np.ascontiguousarray(out["attention_mask"])).long()
+        return feats, mask
+
+    def featurize(self, prompt: EncodedPrompt) -> EncodedPrompt:
+        """The same prompt with its clips' log-mel features computed now (valid frames only) in place of
+        the waveforms, so the process that collates it no longer runs the STFT."""
+        feats = []
+        for wav in prompt.audios:
+            full, _ = self.features([wav])
+            feats.append(np.ascontiguousarray(full[0, :, : self.n_frames(int(wav.shape[0]))].numpy()))
+        return EncodedPrompt(prompt.input_ids, (), (*prompt.features, *feats))
+
+    def _stack_features(self, clips: Sequence[np.ndarray]):
+        """Featurized clips padded with zero frames to the longest, and their frame mask (torch)."""
+        torch = require("torch")
+        width = max(int(f.shape[1]) for f in clips)
+        feats = torch.zeros((len(clips), int(clips[0].shape[0]), width), dtype=torch.float32)
+        mask = torch.zeros((len(clips), width), dtype=torch.long)
+        for row, f in enumerate(clips):
+            feats[row, :, : f.shape[1]] = torch.from_numpy(np.asarray(f, dtype=np.float32))
+            mask[row, : f.shape[1]] = 1
         return feats, mask
 
     # ------------------------------------------------------------------ text
@@ -167,6 +193,11 @@ class InputBuilder:
             mask[row, width - n :] = 1
         batch: dict[str, Any] = {"input_ids": ids, "attention_mask": mask}
         clips = [a for p in prompts for a in p.audios]
+        featurized = [f for p in prompts for f in p.features]
+        if clips and featurized:
+            raise InputError("a batch mixes waveform prompts and featurized ones; featurize all or none")
         if clips:
             batch["input_features"], batch["feature_attention_mask"] = self.features(clips)
+        elif featurized:
+            batch["input_features"], batch["feature_attention_mask"] = self._stack_features(featurized)
         return batch

@@ -33,10 +33,13 @@ class EmbedPrompts:
     """Embedding prompts (METHOD.md, Embedding) for one checkpoint's tokenizer and feature extractor.
 
     Cheap to build and to pickle (it holds no weights), so data-loader workers can get their own copy.
+    With ``featurize=True`` its audio prompts carry their log-mel features instead of the waveform
+    (`InputBuilder.featurize`): a worker process computes them, the model's process only collates.
     """
 
-    def __init__(self, inputs: InputBuilder) -> None:
+    def __init__(self, inputs: InputBuilder, *, featurize: bool = False) -> None:
         self.inputs = inputs
+        self.featurize = featurize
 
     @classmethod
     def from_tokenizer(cls, tokenizer: Any, feature_extractor: Any) -> EmbedPrompts:
@@ -52,7 +55,8 @@ class EmbedPrompts:
         """The prompt of one mono 16 kHz clip. Raises AudioTooLongError (> 300 s), InputError (too short);
         ``source`` names the clip in those messages."""
         self.inputs.check_audio(waveform, source)
-        return self.inputs.encode(audio_embed_messages(), [waveform], cut_before_last_emb=True)
+        prompt = self.inputs.encode(audio_embed_messages(), [waveform], cut_before_last_emb=True)
+        return self.inputs.featurize(prompt) if self.featurize else prompt
 
     def collate(self, prompts: Sequence[EncodedPrompt]) -> dict[str, Any]:
         """One left-padded model batch of ``prompts`` (see `InputBuilder.collate`)."""

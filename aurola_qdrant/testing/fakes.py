@@ -137,6 +137,9 @@ class FakeEmbedder:
         _wave(waveform, self.max_audio_seconds, source)
         return EncodedPrompt((0,) * (1 + len(waveform) // _SAMPLES_PER_TOKEN), (waveform,))
 
+    def preparer(self) -> FakeEmbedder:
+        return self  # holds no weights: it is its own preparer
+
     def collate(self, prompts: Sequence[EncodedPrompt]) -> list[np.ndarray]:
         return [p.audios[0] for p in prompts]
 

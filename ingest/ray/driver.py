@@ -2,8 +2,9 @@
 
     driver      list (done by run_ingest), probe + resume check against Qdrant (`ingest.planner.plan_files`)
       | ray.data.from_items(one row per file that needs work)
-    flat_map    decode + resample, one CPU task per file (`stages.decode_rows`), OMP_NUM_THREADS per task
-      | window rows
+    flat_map    decode + resample + prompt ids + log-mel features, one CPU task per file
+      |         (`stages.decode_rows`, the embedder's weight-free preparer), OMP_NUM_THREADS per task
+      | prepared window rows
     map_batches embedder actor pool (`stages.EmbedActor`: num_gpus per actor, custom resources)
       | vectors, streamed back to the driver
     driver      drops repeated rows (retried tasks), drops rows of failed files
@@ -193,7 +194,9 @@ def run_ray_pipeline(
         ctx.verbose_stats_logs = False
         ds = ray.data.from_items(tasks, override_num_blocks=len(tasks))
         threads = {**options.task_env, "OMP_NUM_THREADS": str(max(1, int(options.decode_cpus)))}
-        ds = ds.flat_map(decode_rows, num_cpus=options.decode_cpus, runtime_env={"env_vars": threads})
+        preparer_ref = ray.put(embedder.preparer())  # tokenizer + feature extractor, fetched once per worker
+        ds = ds.flat_map(decode_rows, fn_kwargs={"preparer": preparer_ref}, num_cpus=options.decode_cpus,
+                         runtime_env={"env_vars": threads})  # fmt: skip
         model_ref = ray.put(embedder)  # held until the run ends: a restarted actor reads the model again
         seam = dict(options.task_env)
         if os.environ.get(KILL_SEAM):  # the crash tests' kill point

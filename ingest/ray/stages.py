@@ -1,9 +1,11 @@
 """The Ray engine's remote stages: decode tasks (CPU) and the embedder actor (GPU where there is one).
 
-Rows between the stages are flat dicts: ``kind`` is ``seg`` (one window: ``waveform``, ``peak``,
-``source``), ``fail`` (``reason``, ``detail``) or ``done`` (the file decoded completely; ``peak`` holds the
-task's peak RSS in MiB). A task that Ray retries (its worker or actor died) may send a row again; the
-driver drops repeated rows, so a retry never counts a segment twice.
+Rows between the stages are flat dicts. ``kind`` is ``seg`` (one window, prepared: prompt ``ids`` and
+``clip``, the log-mel features the decode task computed with the embedder's weight-free ``preparer()``, or
+the waveform where a preparer leaves it; and ``peak``), ``fail`` (``reason``, ``detail``) or ``done`` (the
+file decoded completely; ``peak`` holds the task's peak RSS in MiB). A window the embedder refuses (too
+short to embed, too long) fails its file. A task that Ray retries (its worker or actor died) may send a
+row again; the driver drops repeated rows, so a retry never counts a segment twice.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from aurola_qdrant.errors import AudioTooLongError, InputError
+from aurola_qdrant.model import EncodedPrompt
 
 from ..decode import decode_file
 
@@ -28,25 +31,47 @@ KILL_SEAM = "AUROLA_RAY_KILL_EMBEDDER"
 itself (once: the marker file records it), as a crashed GPU worker would die; ``<n>:<marker>|pause``
 makes it wait there instead, for a test to remove its node."""
 
-_EMPTY = np.zeros(1, dtype=np.float32)
+_NO_IDS = np.zeros(1, dtype=np.int64)
+_NO_CLIP = np.zeros((1, 1), dtype=np.float32)
+_PREPARERS: dict[str, Any] = {}  # per worker process: the preparer fetched once from the object store
 
 
-def _row(key: int, index: int, kind: str, *, waveform: np.ndarray = _EMPTY, peak: float = 0.0,
-         source: str = "", reason: str = "", detail: str = "") -> dict[str, Any]:  # fmt: skip
-    return {"key": key, "index": index, "kind": kind, "waveform": waveform, "peak": peak, "source": source,
+def _row(key: int, index: int, kind: str, *, ids: np.ndarray = _NO_IDS, clip: np.ndarray = _NO_CLIP,
+         peak: float = 0.0, reason: str = "", detail: str = "") -> dict[str, Any]:  # fmt: skip
+    return {"key": key, "index": index, "kind": kind, "ids": ids, "clip": clip, "peak": peak,
             "reason": reason, "detail": detail}  # fmt: skip
 
 
-def decode_rows(task: dict[str, Any]) -> list[dict[str, Any]]:
-    """A decode task (Ray Data ``flat_map``): one file -> its window rows, then ``done`` or ``fail``."""
+def _preparer(ref: Any) -> Any:
+    import ray
+
+    if not isinstance(ref, ray.ObjectRef):
+        return ref
+    if ref.hex() not in _PREPARERS:
+        _PREPARERS.clear()  # one run's preparer at a time
+        _PREPARERS[ref.hex()] = ray.get(ref)
+    return _PREPARERS[ref.hex()]
+
+
+def decode_rows(task: dict[str, Any], preparer: Any) -> list[dict[str, Any]]:
+    """A decode task (Ray Data ``flat_map``): one file -> its prepared window rows, then ``done`` or
+    ``fail``. ``preparer``: the embedder's `AudioPreparer` (or its object-store reference)."""
+    prep = _preparer(preparer)
     key, path = int(task["key"]), str(task["path"])
     bounds = tuple(tuple(b) for b in json.loads(task["bounds"]))
     out: list[dict[str, Any]] = []
     for message in decode_file(key, path, bounds, float(task["window_s"]), float(task["hop_s"])):
         if message[0] == "seg":
             index = int(message[2])
-            out.append(_row(key, index, "seg", waveform=message[3], peak=float(message[4]),
-                            source=f"{path}[{bounds[index][0]:.1f}s]"))  # fmt: skip
+            try:
+                prompt = prep.audio_prompt(message[3], f"{path}[{bounds[index][0]:.1f}s]")
+            except AudioTooLongError as err:
+                return [*out, _row(key, -1, "fail", reason="too-long", detail=str(err))]
+            except InputError as err:
+                return [*out, _row(key, -1, "fail", reason="too-short", detail=str(err))]
+            clip = prompt.features[0] if prompt.features else prompt.audios[0]
+            out.append(_row(key, index, "seg", ids=np.asarray(prompt.input_ids, dtype=np.int64),
+                            clip=clip, peak=float(message[4])))  # fmt: skip
         elif message[0] == "fail":
             out.append(_row(key, -1, "fail", reason=message[2], detail=message[3]))
         else:
@@ -74,7 +99,7 @@ def _maybe_kill_self(calls: int) -> None:
 
 class EmbedActor:
     """One embedder per actor, loaded once (from the object store or a factory); each call embeds the
-    ``seg`` rows of a batch in sub-batches of similar length and passes the other rows through."""
+    prepared ``seg`` rows of a batch in sub-batches of similar length and passes the other rows through."""
 
     def __init__(self, embedder: Any, batch_size: int) -> None:
         import ray
@@ -90,19 +115,9 @@ class EmbedActor:
         self.calls += 1
         _maybe_kill_self(self.calls)
         n = len(batch["key"])
-        kinds, reasons, details = list(batch["kind"]), list(batch["reason"]), list(batch["detail"])
         vectors = np.zeros((n, int(self.embedder.dim)), dtype=np.float32)
-        prompts: list[tuple[int, Any]] = []
-        for i in range(n):
-            if kinds[i] != "seg":
-                continue
-            wave = np.asarray(batch["waveform"][i], dtype=np.float32)
-            try:
-                prompts.append((i, self.embedder.audio_prompt(wave, str(batch["source"][i]))))
-            except AudioTooLongError as err:
-                kinds[i], reasons[i], details[i] = "fail", "too-long", str(err)
-            except InputError as err:
-                kinds[i], reasons[i], details[i] = "fail", "too-short", str(err)
+        prompts = [(i, _prompt(batch["ids"][i], batch["clip"][i]))
+                   for i in range(n) if batch["kind"][i] == "seg"]  # fmt: skip
         prompts.sort(key=lambda p: len(p[1].input_ids))
         budget = int(self.embedder.max_batch_tokens)
         while prompts:
@@ -112,9 +127,16 @@ class EmbedActor:
             out = self.embedder.embed_collated(self.embedder.collate([p for _, p in group]))
             for (i, _), vec in zip(group, out, strict=True):
                 vectors[i] = vec
-        return {"key": batch["key"], "index": batch["index"], "kind": np.array(kinds, dtype=object),
-                "peak": batch["peak"], "reason": np.array(reasons, dtype=object),
-                "detail": np.array(details, dtype=object), "vector": vectors}  # fmt: skip
+        return {"key": batch["key"], "index": batch["index"], "kind": batch["kind"], "peak": batch["peak"],
+                "reason": batch["reason"], "detail": batch["detail"], "vector": vectors}  # fmt: skip
+
+
+def _prompt(ids: np.ndarray, clip: np.ndarray) -> EncodedPrompt:
+    """A decode task's prepared window as the embedder's prompt: ``clip`` is its log-mel features (2-D)
+    or, from a preparer that leaves the audio as it is, its waveform (1-D)."""
+    input_ids = tuple(int(t) for t in np.asarray(ids))
+    clip = np.asarray(clip, dtype=np.float32)
+    return EncodedPrompt(input_ids, features=(clip,)) if clip.ndim == 2 else EncodedPrompt(input_ids, (clip,))
 
 
 def marker_path(tmp: Path) -> str:

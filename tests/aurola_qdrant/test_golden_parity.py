@@ -101,3 +101,17 @@ def test_text_embeddings_match_official(name: str, tiny_embedder) -> None:
     case = CASES[name]
     got = tiny_embedder.embed_text(case["inputs"])
     _check(case, got, [tiny_embedder.text_prompt(t) for t in case["inputs"]])
+
+
+@pytest.mark.parametrize("name", [n for n, c in CASES.items() if c["kind"] == "audio"])
+def test_featurized_prompts_match_official(name: str, tiny_embedder, clip_dir: Path) -> None:
+    """The Ray engine's path: log-mel features computed in another process by the pickled preparer."""
+    import pickle
+
+    from aurola_qdrant import audio
+
+    case = CASES[name]
+    preparer = pickle.loads(pickle.dumps(tiny_embedder.preparer()))
+    prompts = [preparer.audio_prompt(audio.load_audio(p).waveform) for p in _paths(case, clip_dir)]
+    assert all(p.features and not p.audios for p in prompts)
+    _check(case, tiny_embedder.embed_prompts(prompts), prompts)

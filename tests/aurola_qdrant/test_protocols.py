@@ -55,3 +55,21 @@ def test_weight_free_prompts_are_the_models_prompts(tiny_thinker, tiny_embedder,
     t2a = rerank_prompt(prompts.inputs, "t2a", "a bell", wav)
     assert t2a.input_ids == tiny_reranker.t2a_prompt("a bell", wav).input_ids
     assert rerank_prompt(prompts.inputs, "a2t", "a bell", wav).input_ids != t2a.input_ids
+
+
+def test_featurized_prompts_give_the_same_features_and_vectors(tiny_embedder) -> None:
+    from aurola_qdrant.errors import InputError
+
+    waves = _waves()
+    plain = [tiny_embedder.audio_prompt(w) for w in waves]
+    ready = [tiny_embedder.preparer().audio_prompt(w) for w in waves]
+    assert [p.input_ids for p in ready] == [p.input_ids for p in plain]
+    a, b = tiny_embedder.collate(plain), tiny_embedder.collate(ready)
+    assert (a["feature_attention_mask"].sum(1) == b["feature_attention_mask"].sum(1)).all()
+    for row in range(len(waves)):  # valid frames bit-identical; the padding differs and is never read
+        a_valid = a["input_features"][row][:, a["feature_attention_mask"][row].bool()]
+        b_valid = b["input_features"][row][:, b["feature_attention_mask"][row].bool()]
+        assert a_valid.shape == b_valid.shape and bool((a_valid == b_valid).all())
+    assert np.abs(tiny_embedder.embed_collated(a) - tiny_embedder.embed_collated(b)).max() < 1e-6
+    with pytest.raises(InputError, match="mixes"):
+        tiny_embedder.collate([plain[0], ready[1]])
