@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import sys
 from pathlib import Path
@@ -60,6 +61,12 @@ def _progress(enabled: bool | None) -> Any:
     return LogProgress()
 
 
+def _positive_seconds(ctx: click.Context, param: click.Parameter, value: float) -> float:
+    if not (math.isfinite(value) and value > 0):
+        raise click.BadParameter(f"{value} is not a positive, finite number of seconds", ctx, param)
+    return value
+
+
 @click.command("ingest")
 @click.argument("sources", nargs=-1, required=True)
 @click.option("--collection", required=True, help="Qdrant collection to write (created if missing).")
@@ -90,8 +97,12 @@ def _progress(enabled: bool | None) -> Any:
               "[default: a private local Ray for this run].")  # fmt: skip
 @click.option("--ray-embedders", type=click.IntRange(min=1), default=1, show_default=True,
               help="With --engine ray: embedder actors (a model each, 1 GPU each on GPU nodes).")  # fmt: skip
-@click.option("--ray-stall-timeout", type=float, default=600.0, show_default=True,
+@click.option("--ray-stall-timeout", type=float, callback=_positive_seconds,
+              default=600.0, show_default=True, metavar="SECONDS",
               help="With --engine ray: fail when no result arrives for this many seconds.")  # fmt: skip
+@click.option("--ray-writers", type=click.IntRange(min=1), default=None,
+              help="With --engine ray: writer threads on the driver [default: 4 for a Qdrant server, 1 for "
+              "an embedded store].")  # fmt: skip
 @click.option("--dry-run", is_flag=True, help="List what would be ingested; embed and write nothing.")
 @click.option("--points", type=click.Choice(["per-segment", "per-file"]), default="per-segment",
               help="One point per segment [default], or one per recording (multivector).")  # fmt: skip
@@ -148,6 +159,16 @@ def _run(sources: tuple[str, ...], opts: dict[str, Any], config: Any) -> Any:
 
     client = None
     collection = opts["collection"]
+    ray_options = None
+    if opts["engine"] == "ray":
+        from .ray import RayOptions
+
+        ray_options = RayOptions(
+            address=opts["ray_address"],
+            embedders=opts["ray_embedders"],
+            stall_timeout_s=opts["ray_stall_timeout"],
+            writers=opts["ray_writers"],
+        )
     try:
         from aurola_qdrant import AurolaEmbedder
 
@@ -157,15 +178,6 @@ def _run(sources: tuple[str, ...], opts: dict[str, Any], config: Any) -> Any:
         client = _client_for(opts, config)
         retry = RetryPolicy(max_attempts=1000, max_delay_s=opts["retry_budget"], hint="--retry-budget")
         store = AudioStore.for_embedder(client, collection, embedder, **store_windowing(config), retry=retry)
-        ray_options = None
-        if opts["engine"] == "ray":
-            from .ray import RayOptions
-
-            ray_options = RayOptions(
-                address=opts["ray_address"],
-                embedders=opts["ray_embedders"],
-                stall_timeout_s=opts["ray_stall_timeout"],
-            )
         return run_ingest(
             sources,
             store,

@@ -59,6 +59,7 @@ def plan_files(
             chunk = files[start : start + config.probe_chunk]
             probed = list(pool.map(lambda f: probe(f, config.window_s, config.hop), chunk))
             plans = [p for p in probed if isinstance(p, FilePlan)]
+            _learn_sizes(state, plans)
             for failure in (p for p in probed if isinstance(p, Failure)):
                 logger.warning("%s: %s (%s)", display(failure.path), failure.reason, failure.detail)
                 state.record_failure(failure)
@@ -71,3 +72,12 @@ def plan_files(
                 for plan in complete:
                     state.progress.file_done(plan.size_bytes)
             yield from (p for p in plans if p.file_id not in done)
+
+
+def _learn_sizes(state: RunState, plans: Sequence[FilePlan]) -> None:
+    """Sizes the listing did not give (URIs from a manifest) join progress's total once probed."""
+    with state.lock:
+        for plan in plans:
+            if not state.sizes.get(plan.path) and plan.size_bytes:
+                state.sizes[plan.path] = plan.size_bytes
+                state.progress.bytes_total += plan.size_bytes

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, TypedDict
 
+from aurola_qdrant.audio.uri import is_uri
 from aurola_qdrant.protocols import BatchEmbedder, Embedder
 from aurola_qdrant.store import AudioStore, EmbedderInfo
 
@@ -68,9 +69,15 @@ def _check_compatible(store: AudioStore, embedder: BatchEmbedder, config: Ingest
         )
 
 
-def _size(path: str) -> int:
+def _size(f: SourceFile) -> int:
+    """Bytes of a listed file for progress: the listing's figure, a local file's size, else 0 until
+    the planner probes it (no request per URI before the run starts)."""
+    if f.size is not None:
+        return f.size
+    if is_uri(f.path):
+        return 0
     try:
-        return os.path.getsize(path)
+        return os.path.getsize(f.path)
     except OSError:
         return 0
 
@@ -131,7 +138,7 @@ def run_ingest(
     )
     failures = FailureLog(None if config.dry_run else config.failures_path)
     state = RunState(summary, progress, failures)
-    state.sizes = {f.path: _size(f.path) for f in files}
+    state.sizes = {f.path: _size(f) for f in files}
     progress.start(summary, len(files), sum(state.sizes.values()))
     try:
         if config.dry_run:

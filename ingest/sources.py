@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from aurola_qdrant.audio.uri import display, is_uri, list_uri, open_binary, suffix
+from aurola_qdrant.audio.uri import display, is_uri, list_uri_sizes, open_binary, suffix
 from aurola_qdrant.errors import InputError
 
 from .config import check_metadata
@@ -50,10 +50,12 @@ _GLOB_CHARS = frozenset("*?[")
 
 @dataclass(frozen=True)
 class SourceFile:
-    """One file to ingest: ``path`` (absolute) and the payload ``metadata`` its listing gave it."""
+    """One file to ingest: ``path`` (absolute) and the payload ``metadata`` its listing gave it; ``size``
+    in bytes where the listing reported it (an object store's prefix listing), else None."""
 
     path: str
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    size: int | None = field(default=None, compare=False)
 
 
 def in_shard(path: str, shard: tuple[int, int]) -> bool:
@@ -182,12 +184,12 @@ def _expand_uri(uri: str, extensions: tuple[str, ...]) -> Iterator[SourceFile]:
         yield from read_manifest(uri)
         return
     try:
-        listed = list_uri(uri, extensions)
+        listed = list_uri_sizes(uri, extensions)
     except FileNotFoundError:
         raise InputError(f"source {display(uri)!r} names no object and no prefix") from None
     except (OSError, ImportError) as err:
         raise InputError(f"cannot list source {display(uri)!r}: {err}") from err
-    yield from (SourceFile(u) for u in listed)
+    yield from (SourceFile(u, size=size) for u, size in listed)
 
 
 def iter_source_files(

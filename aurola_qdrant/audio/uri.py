@@ -34,6 +34,7 @@ __all__ = [
     "display",
     "is_uri",
     "list_uri",
+    "list_uri_sizes",
     "open_binary",
     "source_size",
     "suffix",
@@ -242,6 +243,12 @@ def list_uri(uri: str, extensions: tuple[str, ...]) -> list[str]:
     Raises:
         SourceMissingError: nothing exists at ``uri``.
     """
+    return [u for u, _ in list_uri_sizes(uri, extensions)]
+
+
+def list_uri_sizes(uri: str, extensions: tuple[str, ...]) -> list[tuple[str, int | None]]:
+    """`list_uri` with each object's size in bytes as the listing reported it (None where it did not):
+    progress knows the work ahead without a request per object."""
     fs, path = _fs(uri)
     scheme = uri.split("://", 1)[0]
     try:
@@ -249,15 +256,21 @@ def list_uri(uri: str, extensions: tuple[str, ...]) -> list[str]:
     except FileNotFoundError:
         info = None
     if info is not None and info.get("type") != "directory":
-        return [uri]
+        return [(uri, _bytes(info))]
     try:
-        found = _retry(lambda: fs.find(path))
+        found = _retry(lambda: fs.find(path, detail=True))
     except FileNotFoundError:
-        found = []
+        found = {}
     if not found and info is None:
         raise SourceMissingError(f"no such object or prefix: {display(uri)}")
     names = sorted(p for p in found if p.lower().endswith(extensions))
-    return [n if is_uri(n) else f"{scheme}://{n.lstrip('/') if scheme != 'file' else n}" for n in names]
+    full = [n if is_uri(n) else f"{scheme}://{n.lstrip('/') if scheme != 'file' else n}" for n in names]
+    return [(u, _bytes(found[n])) for u, n in zip(full, names, strict=True)]
+
+
+def _bytes(info: Any) -> int | None:
+    size = info.get("size") if isinstance(info, dict) else None
+    return int(size) if isinstance(size, int | float) else None
 
 
 def local_path(source: str | os.PathLike[str]) -> Path | None:

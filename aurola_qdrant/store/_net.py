@@ -35,6 +35,7 @@ __all__ = [
     "engine_state",
     "is_disk_full",
     "is_local_mode",
+    "is_server",
     "is_thread_safe",
     "where",
 ]
@@ -55,6 +56,13 @@ def is_local_mode(client: Any) -> bool:
     from qdrant_client.local.qdrant_local import QdrantLocal
 
     return isinstance(getattr(client, "_client", None), QdrantLocal)
+
+
+def is_server(client: Any) -> bool:
+    """True for a client of a Qdrant server (REST or gRPC), which takes concurrent writers."""
+    from qdrant_client.qdrant_remote import QdrantRemote
+
+    return isinstance(getattr(client, "_client", None), QdrantRemote)
 
 
 def is_thread_safe(client: Any) -> bool:

@@ -10,7 +10,7 @@ from qdrant_client import QdrantClient, models
 
 from ..retry import QDRANT_RETRY, RetryPolicy
 from . import catalog_reads, reads, schema, writes
-from ._net import Net
+from ._net import Net, is_server
 from .catalog import CatalogLayout
 from .catalog_reads import CatalogPoint
 from .config import StoreConfig
@@ -70,6 +70,11 @@ class AudioStore:
         (``embedder.embedder_info(window_s, hop_s)``)."""
         info = embedder.embedder_info(window_s=window_s, hop_s=hop_s)
         return cls(client, collection, info, config, retry=retry)
+
+    @property
+    def is_server(self) -> bool:
+        """Whether Qdrant is a server (several writers help) rather than an embedded engine (one)."""
+        return is_server(self.client)
 
     def __repr__(self) -> str:
         return f"AudioStore(collection={self.collection!r}, vector={self.embedder_info.vector_name!r})"

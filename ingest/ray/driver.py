@@ -8,7 +8,8 @@
     map_batches embedder actor pool (`stages.EmbedActor`: num_gpus per actor, custom resources)
       | vectors, streamed back to the driver
     driver      drops repeated rows (retried tasks), drops rows of failed files
-      | the in-process engine's `Uploader` (one writer thread; an embedded store allows one writer)
+      | writer pool: the in-process engine's `Uploader` in ``RayOptions.writers`` threads, each owning
+      | the files whose key falls to it (4 for a Qdrant server; 1 for an embedded store)
     store       upserts, then the completion flag once all of a file's segments are stored
 
 Exactly once: point ids are deterministic and upserts idempotent; the driver counts each (file, segment)
@@ -84,7 +85,7 @@ def _connected(ray: Any, options: RayOptions) -> Iterator[None]:
         return
     tmp = tempfile.mkdtemp(prefix="aurola-ray-", dir="/tmp")  # short: Unix socket paths are limited
     try:
-        ray.init(_node_ip_address="127.0.0.1", include_dashboard=False, log_to_driver=False,
+        ray.init(address="local", _node_ip_address="127.0.0.1", include_dashboard=False, log_to_driver=False,
                  object_store_memory=options.object_store_mb << 20, _temp_dir=tmp)  # fmt: skip
         try:
             yield
@@ -101,9 +102,10 @@ def _gpus(ray: Any, options: RayOptions) -> float:
 
 
 class _Collector:
-    """Turns the cluster's output rows into the uploader's items (the batcher's role in-process)."""
+    """Turns the cluster's output rows into the writers' items (the batcher's role in-process); a file
+    always goes to the same writer, so its failure notice follows its segments as in-process."""
 
-    def __init__(self, state: RunState, uploads: queue.Queue[Any]) -> None:
+    def __init__(self, state: RunState, uploads: Sequence[queue.Queue[Any]]) -> None:
         self.state, self.uploads = state, uploads
         self.seen: set[tuple[int, int]] = set()
         self.decoded: set[int] = set()
@@ -113,8 +115,11 @@ class _Collector:
         if fs.failed or fs.finished:
             return
         fs.failed = True
-        put_until_stopped(self.uploads, ("fail", fs.key, Failure(fs.plan.path, reason, detail)),
+        put_until_stopped(self._inbox(fs.key), ("fail", fs.key, Failure(fs.plan.path, reason, detail)),
                           self.state.stop)  # fmt: skip
+
+    def _inbox(self, key: int) -> queue.Queue[Any]:
+        return self.uploads[key % len(self.uploads)]
 
     def batch(self, out: dict[str, np.ndarray]) -> None:
         self.last = time.monotonic()
@@ -142,7 +147,12 @@ class _Collector:
             with self.state.lock:
                 self.state.summary.segments_embedded += len(segments)
                 self.state.embedded_keys.update(s.key for s in segments)
-            put_until_stopped(self.uploads, ("upload", segments, out["vector"][rows]), self.state.stop)
+            vectors = out["vector"][rows]
+            for w, inbox in enumerate(self.uploads):
+                mine = [j for j, seg in enumerate(segments) if seg.key % len(self.uploads) == w]
+                if mine:
+                    item = ("upload", [segments[j] for j in mine], vectors[mine])
+                    put_until_stopped(inbox, item, self.state.stop)
         self.state.progress.tick()
 
 
@@ -184,10 +194,11 @@ def run_ray_pipeline(
     tasks = _schedule(files, store, config, state)
     if not tasks:
         return
-    uploads: queue.Queue[Any] = queue.Queue(maxsize=config.upload_queue_batches)
-    uploader = Uploader(store, config, state, uploads)
+    n_writers = options.writers if options.writers is not None else (4 if store.is_server else 1)
+    uploads: list[queue.Queue[Any]] = [queue.Queue(config.upload_queue_batches) for _ in range(n_writers)]
+    writers = [threading.Thread(target=Uploader(store, config, state, inbox).run, name=f"ray-writer-{i}",
+                                daemon=True) for i, inbox in enumerate(uploads)]  # fmt: skip
     collector = _Collector(state, uploads)
-    writer = threading.Thread(target=uploader.run, name="ray-writer", daemon=True)
     with _connected(ray, options):
         ctx = ray.data.DataContext.get_current()
         ctx.enable_progress_bars = False
@@ -211,7 +222,8 @@ def run_ray_pipeline(
             resources=options.embedder_resources or None,
             runtime_env={"env_vars": seam} if seam else None,
         )
-        writer.start()
+        for writer in writers:
+            writer.start()
         reader = threading.Thread(target=_drain, args=(ds, collector, state), name="ray-reader", daemon=True)
         reader.start()
         try:
@@ -223,13 +235,15 @@ def run_ray_pipeline(
                     state.fail(_stall(idle, options))
             if state.error is None:
                 _finish(collector, state, uploads)
-                writer.join()
+                for writer in writers:
+                    writer.join()
         finally:
             state.stop.set()
             if reader.is_alive():
                 _stop_dataset(ds, state.error)
                 reader.join(timeout=10)
-            writer.join(timeout=10)
+            for writer in writers:
+                writer.join(timeout=10)
     if state.error is not None:
         raise state.error
 
@@ -265,9 +279,10 @@ def _drain(ds: Any, collector: _Collector, state: RunState) -> None:
         state.fail(exc)
 
 
-def _finish(collector: _Collector, state: RunState, uploads: queue.Queue[Any]) -> None:
+def _finish(collector: _Collector, state: RunState, uploads: Sequence[queue.Queue[Any]]) -> None:
     """Files whose decode never said ``done`` (cannot happen unless Ray lost rows) fail loudly."""
     for fs in state.files.values():
         if fs.key not in collector.decoded and not fs.failed:
             collector._fail(fs, "error", "the cluster returned no end-of-file row for it; rerun to redo it")
-    put_until_stopped(uploads, ("end",), state.stop)
+    for inbox in uploads:
+        put_until_stopped(inbox, ("end",), state.stop)

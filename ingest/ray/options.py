@@ -21,6 +21,9 @@ class RayOptions:
         embedder_resources: custom resources each embedder actor needs (e.g. ``{"embedder": 1}`` to pin
             the pool to nodes started with ``--resources='{"embedder": 4}'``).
         decode_cpus: CPUs per decode task (OMP_NUM_THREADS is set to it inside the task).
+        writers: writer threads on the driver, each owning a share of the files (a file's segments and
+            its completion flag go through one writer, in order); None means 4 for a Qdrant server and 1
+            for an embedded store, which takes one writer.
         stall_timeout_s: the run fails with `RayStallError` when no result arrives for this long.
         object_store_mb: object store of a private local Ray (ignored with ``address``).
         task_env: environment variables for the decode tasks and embedder actors (e.g. ``AWS_ENDPOINT_URL``
@@ -32,6 +35,7 @@ class RayOptions:
     gpus_per_embedder: float | None = None
     embedder_resources: Mapping[str, float] = field(default_factory=dict)
     decode_cpus: float = 1.0
+    writers: int | None = None
     stall_timeout_s: float = 600.0
     object_store_mb: int = 256
     task_env: Mapping[str, str] = field(default_factory=dict)
@@ -44,6 +48,9 @@ class RayOptions:
             raise ValueError(
                 f"stall_timeout_s must be a positive number of seconds, got {self.stall_timeout_s!r}"
             )
+        if self.writers is not None and (isinstance(self.writers, bool) or not isinstance(self.writers, int)
+                                         or self.writers < 1):  # fmt: skip
+            raise ValueError(f"writers must be an integer >= 1 or None, got {self.writers!r}")
         if not self.decode_cpus > 0:
             raise ValueError(f"decode_cpus must be > 0, got {self.decode_cpus!r}")
         if self.gpus_per_embedder is not None and self.gpus_per_embedder < 0:

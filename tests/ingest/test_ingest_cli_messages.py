@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 
+import pytest
 import soundfile as sf
 from click.testing import CliRunner
 
@@ -77,3 +78,23 @@ def test_ingest_help_quotes_the_config_defaults_and_help():
         assert f"{flag} " in text and field_help(IngestConfig, field) in text
         assert f"[default: {getattr(defaults, field)}]" in text
     assert field_help(IngestConfig, "hop_s") in text
+
+
+BAD_RAY_OPTIONS = [
+    ("--ray-stall-timeout", "0"),
+    ("--ray-stall-timeout", "-5"),
+    ("--ray-stall-timeout", "nan"),
+    ("--ray-writers", "0"),
+    ("--ray-embedders", "0"),
+]
+
+
+@pytest.mark.parametrize(("flag", "value"), BAD_RAY_OPTIONS)
+def test_bad_ray_options_are_usage_errors(h, tmp_path, flag, value):
+    """Refused before any model loads or Ray starts: exit 2 naming the flag."""
+    h.write_tone(tmp_path / "in" / "a.wav", 1.0)
+    args = ["ingest", str(tmp_path / "in"), "--collection", "c", "--qdrant-path", str(tmp_path / "db"),
+            "--model", str(tmp_path / "no-model"), "--engine", "ray", flag, value]  # fmt: skip
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2, result.output
+    assert flag in result.output and not (tmp_path / "db").exists()

@@ -7,6 +7,13 @@ from __future__ import annotations
 from qdrant_client import QdrantClient
 
 from ingest import run_ingest
+from ingest.progress import NullProgress
+
+
+class _Recording(NullProgress):
+    def start(self, summary, files_total, bytes_total):
+        super().start(summary, files_total, bytes_total)
+        self.at_start = bytes_total
 
 
 def test_file_uris_ingest_like_paths(h, tmp_path, tiny_embedder):
@@ -21,8 +28,16 @@ def test_file_uris_ingest_like_paths(h, tmp_path, tiny_embedder):
         manifest = tmp_path / "list.jsonl"
         rows = [*uris, (tmp_path / "gone.wav").as_uri()]
         manifest.write_text("".join(f'{{"path": "{u}"}}\n' for u in rows), encoding="utf-8")
-        summary = run_ingest([str(manifest)], store, tiny_embedder, cfg)
+        progress = _Recording()
+        summary = run_ingest([str(manifest)], store, tiny_embedder, cfg, progress=progress)
         points = h.all_points(client, "sounds")
+        # a manifest gives no sizes: each URI's joins the progress total when probed, none is missing
+        assert progress.bytes_total == progress.bytes_done == sum(f.stat().st_size for f in files)
+        assert progress.at_start == 0
+        listed = _Recording()  # a prefix listing gives them up front
+        again = run_ingest([(tmp_path / "in").resolve().as_uri() + "/"], store, tiny_embedder, cfg,
+                           progress=listed)  # fmt: skip
+        assert again.files_skipped == 3 and listed.at_start == progress.bytes_total == listed.bytes_done
     finally:
         client.close()
     assert summary.files_ingested == 3 and summary.files_failed == 1

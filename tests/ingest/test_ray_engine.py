@@ -49,7 +49,7 @@ def test_cluster_tests_in_a_loopback_namespace() -> None:
     )
     tail = (proc.stdout + proc.stderr)[-4000:]
     assert proc.returncode == 0, tail
-    assert "7 passed" in proc.stdout, tail
+    assert "8 passed" in proc.stdout, tail
 
 
 @pytest.fixture(scope="module")
@@ -167,7 +167,7 @@ def test_embedder_actor_killed_mid_run_is_exact(h, tmp_path, tiny_embedder, open
     marker = tmp_path / "killed"
     monkeypatch.setenv(KILL_SEAM, f"1:{marker}")  # the actor SIGKILLs itself in its first batch, once
     remote = open_store(tmp_path / "db_ray")
-    opts = _options()
+    opts = _options(writers=2)  # a pool of writers, as for a Qdrant server: each file through one of them
     got = run_ingest([tmp_path / "in"], remote, tiny_embedder, cfg, engine="ray", ray_options=opts)
     assert marker.exists()  # the actor really died
     assert got.ok and got.files_ingested == 6
@@ -237,7 +237,8 @@ def test_run_stopped_part_way_then_rerun_adds_only_what_is_missing(
     first = run_ingest(files[:2], remote, tiny_embedder, cfg, engine="ray", ray_options=_options())
     assert first.files_ingested == 2
     want = _points(h, local)
-    rerun = run_ingest([tmp_path / "in"], remote, tiny_embedder, cfg, engine="ray", ray_options=_options())
+    opts = _options(writers=3)
+    rerun = run_ingest([tmp_path / "in"], remote, tiny_embedder, cfg, engine="ray", ray_options=opts)
     assert (rerun.files_skipped, rerun.files_ingested, rerun.segments_embedded) == (2, 2, 4)
     _same(_points(h, remote), want)
 
@@ -265,6 +266,31 @@ def test_cli_engine_ray_gives_the_default_engines_points_and_failures(h, tmp_pat
     rows = {e: (tmp_path / f"failures_{e}.jsonl").read_text().splitlines() for e in summaries}
     logs = {e: sorted((json.loads(x)["path"], json.loads(x)["reason"]) for x in r) for e, r in rows.items()}
     assert logs["ray"] == logs["inprocess"] and len(logs["ray"]) == 2
+
+
+@in_cluster
+def test_cli_private_local_ray_leaves_nothing_behind(h, tmp_path, tiny_thinker, cluster):
+    """Without --ray-address the command starts its own Ray for the run (loopback, no token, never the
+    test's cluster) and removes its temp dir afterwards."""
+    import glob
+    import json
+
+    for i in range(2):
+        h.write_tone(tmp_path / "in" / f"p{i}.wav", 3.0, freq=320 + 80 * i, seed=i)
+    before = set(glob.glob("/tmp/aurola-ray-*"))
+    had_ray_dir = os.path.exists("/tmp/ray")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_") and k != KILL_SEAM}
+    cli = [sys.executable, "-c", "from aurola_qdrant.cli import main; main()"]
+    args = [*cli, "ingest", str(tmp_path / "in"), "--collection", "sounds", "--qdrant-path",
+            str(tmp_path / "db"), "--model", str(tiny_thinker), "--window", "2", "--batch-size", "2",
+            "--no-progress", "--json", "--engine", "ray"]  # fmt: skip
+    proc = subprocess.run(args, env=env, capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    summary = json.loads(proc.stdout[proc.stdout.index("{") :])
+    assert (summary["files_ingested"], summary["points_written"]) == (2, 4)
+    assert set(glob.glob("/tmp/aurola-ray-*")) == before  # its temp dir is gone
+    assert os.path.exists("/tmp/ray") == had_ray_dir
+    assert len([n for n in ray.nodes() if n["Alive"]]) == 2  # the test's cluster was left alone
 
 
 @in_cluster

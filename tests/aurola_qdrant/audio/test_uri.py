@@ -16,7 +16,7 @@ import pytest
 import soundfile as sf
 
 from aurola_qdrant.audio import iter_windows, load_audio
-from aurola_qdrant.audio.uri import content_hash, display, is_uri, list_uri, source_size
+from aurola_qdrant.audio.uri import content_hash, display, is_uri, list_uri, list_uri_sizes, source_size
 from aurola_qdrant.errors import AudioDecodeError
 from aurola_qdrant.ids import file_id
 from aurola_qdrant.search.candidates import load_candidates
@@ -167,6 +167,8 @@ def test_s3_listing_and_reads(s3_bucket: str, archive: Path) -> None:
     listed = list_uri(f"{s3_bucket}/field/", (".wav", ".flac"))
     assert listed == [f"{s3_bucket}/field/{n}" for n in ("bad.wav", "long.wav", "short.flac")]
     assert list_uri(f"{s3_bucket}/field/long.wav", (".flac",)) == [f"{s3_bucket}/field/long.wav"]
+    sizes = dict(list_uri_sizes(f"{s3_bucket}/field/", (".wav", ".flac")))  # from the listing itself
+    assert sizes == {u: (archive / u.rsplit("/", 1)[1]).stat().st_size for u in listed}
     got = load_audio(f"{s3_bucket}/field/long.wav", start_s=5.0, end_s=6.5)
     want = load_audio(archive / "long.wav", start_s=5.0, end_s=6.5)
     np.testing.assert_array_equal(got.waveform, want.waveform)

@@ -13,7 +13,7 @@ from qdrant_client.http.exceptions import ResponseHandlingException
 
 from aurola_qdrant.errors import StoreUnavailableError
 from aurola_qdrant.retry import RetryPolicy
-from aurola_qdrant.store._net import Net, engine_state, is_thread_safe
+from aurola_qdrant.store._net import Net, engine_state, is_server, is_thread_safe
 
 _REFUSED = ResponseHandlingException(
     httpx.ConnectError("[Errno 111] Connection refused", request=httpx.Request("GET", "http://q:6333/"))
@@ -97,6 +97,20 @@ def test_local_mode_calls_run_one_at_a_time_and_server_clients_stay_concurrent()
         t.join()
     assert most[0] == 1
     local.close()
+
+
+def test_only_a_server_client_counts_as_a_server(tmp_path) -> None:
+    """The Ray engine sizes its writer pool from this: several writers for a server, one otherwise."""
+    from aurola_qdrant.store import open_embedded
+
+    server = QdrantClient(url="http://127.0.0.1:9", timeout=1)  # nothing is sent on construction
+    local = QdrantClient(":memory:")
+    edge = open_embedded(tmp_path / "edge")
+    try:
+        assert is_server(server) and not is_server(local) and not is_server(edge)
+    finally:
+        for c in (server, local, edge):
+            c.close()
 
 
 def test_the_engine_interface_is_what_the_store_calls_and_qdrant_client_provides_it() -> None:
