@@ -17,7 +17,14 @@ from pathlib import Path
 
 from .tokenizer import build_tokenizer
 
-__all__ = ["TinyThinkerConfig", "build_tiny_thinker", "qwen_omni_chat_template"]
+__all__ = [
+    "TinyThinkerConfig",
+    "build_tiny_thinker",
+    "qwen_omni_chat_template",
+    "qwen_omni_feature_extractor",
+    "thinker_config",
+    "thinker_tokenizer",
+]
 
 log = logging.getLogger(__name__)
 
@@ -96,26 +103,16 @@ def _mrope_section(head_dim: int) -> list[int]:
     return [t, h, half - t - h]
 
 
-def build_tiny_thinker(out_dir: str | Path, config: TinyThinkerConfig | None = None, **overrides) -> Path:
-    """Build, initialise (seeded) and save a tiny thinker checkpoint folder; returns the folder."""
-    import torch
-    from transformers import (
-        Qwen2_5OmniThinkerConfig,
-        Qwen2_5OmniThinkerForConditionalGeneration,
-        WhisperFeatureExtractor,
-    )
+def thinker_config(cfg: TinyThinkerConfig, tokenizer):
+    """The `Qwen2_5OmniThinkerConfig` of ``cfg`` with the special-token ids of ``tokenizer``.
 
-    cfg = config or TinyThinkerConfig()
-    if overrides:
-        cfg = TinyThinkerConfig(**{**asdict(cfg), **overrides})
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    The vision tower is always minimal (one block, width 32): audio and text embedding never run it, and the
+    loader drops it. The vocabulary is the larger of the tokenizer's size and ``cfg.vocab_size``.
+    """
+    from transformers import Qwen2_5OmniThinkerConfig
 
-    tok = build_tokenizer(cfg.bpe_vocab_size, chat_template=qwen_omni_chat_template())
-    if cfg.add_emb_token:
-        tok.add_tokens(["<emb>"])
-    ids = tok.convert_tokens_to_ids
-    vocab = max(len(tok), cfg.vocab_size or 0)
+    ids = tokenizer.convert_tokens_to_ids
+    vocab = max(len(tokenizer), cfg.vocab_size or 0)
     head_dim = cfg.hidden_size // cfg.num_attention_heads
     # vision_*_token_id are read by get_rope_index though the config class does not declare them.
     thinker_cfg = Qwen2_5OmniThinkerConfig(  # type: ignore[call-arg]
@@ -159,17 +156,26 @@ def build_tiny_thinker(out_dir: str | Path, config: TinyThinkerConfig | None = N
         audio_end_token_id=ids("<|audio_eos|>"),
         vision_start_token_id=ids("<|vision_bos|>"),
         vision_end_token_id=ids("<|vision_eos|>"),
-        user_token_id=tok.encode("user", add_special_tokens=False)[0],
+        user_token_id=tokenizer.encode("user", add_special_tokens=False)[0],
         initializer_range=0.02,
     )
     thinker_cfg.architectures = ["Qwen2_5OmniThinkerForConditionalGeneration"]
+    return thinker_cfg
 
-    torch.manual_seed(cfg.seed)
-    model = Qwen2_5OmniThinkerForConditionalGeneration(thinker_cfg)
-    _reinit(model, cfg.init_std, cfg.seed)
-    model.save_pretrained(out, safe_serialization=True)
-    tok.save_pretrained(out)
-    fe = WhisperFeatureExtractor(
+
+def thinker_tokenizer(cfg: TinyThinkerConfig):
+    """The checkpoints' tokenizer: the small Qwen2-format BPE, the chat template and (if asked) ``<emb>``."""
+    tok = build_tokenizer(cfg.bpe_vocab_size, chat_template=qwen_omni_chat_template())
+    if cfg.add_emb_token:
+        tok.add_tokens(["<emb>"])
+    return tok
+
+
+def qwen_omni_feature_extractor():
+    """Qwen2.5-Omni's `WhisperFeatureExtractor` (128 mel bins, hop 160, n_fft 400, 300 s maximum)."""
+    from transformers import WhisperFeatureExtractor
+
+    return WhisperFeatureExtractor(
         feature_size=128,
         sampling_rate=16000,
         hop_length=160,
@@ -179,12 +185,34 @@ def build_tiny_thinker(out_dir: str | Path, config: TinyThinkerConfig | None = N
         padding_value=0.0,
         return_attention_mask=True,
     )
+
+
+def build_tiny_thinker(out_dir: str | Path, config: TinyThinkerConfig | None = None, **overrides) -> Path:
+    """Build, initialise (seeded) and save a tiny thinker checkpoint folder; returns the folder."""
+    import torch
+    from transformers import Qwen2_5OmniThinkerForConditionalGeneration
+
+    cfg = config or TinyThinkerConfig()
+    if overrides:
+        cfg = TinyThinkerConfig(**{**asdict(cfg), **overrides})
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+
+    tok = thinker_tokenizer(cfg)
+    thinker_cfg = thinker_config(cfg, tok)
+    torch.manual_seed(cfg.seed)
+    model = Qwen2_5OmniThinkerForConditionalGeneration(thinker_cfg)
+    _reinit(model, cfg.init_std, cfg.seed)
+    model.save_pretrained(out, safe_serialization=True)
+    tok.save_pretrained(out)
+    fe = qwen_omni_feature_extractor()
     fe.save_pretrained(out)
     merged = json.loads((out / "preprocessor_config.json").read_text())
     merged.update(PREPROCESSOR_CONFIG)
     (out / "preprocessor_config.json").write_text(json.dumps(merged, indent=2, sort_keys=True))
     (out / "aurola_tiny.json").write_text(json.dumps(asdict(cfg), indent=2))
-    log.info("built tiny thinker in %s (vocab %d, hidden %d)", out, vocab, cfg.hidden_size)
+    log.info("built tiny thinker in %s (vocab %d, hidden %d)", out, thinker_cfg.text_config.vocab_size,
+             cfg.hidden_size)  # fmt: skip
     return out
 
 

@@ -80,12 +80,18 @@ class ReferenceEmbedder:
 
         texts = [self.tok.apply_chat_template(m, tokenize=False) for m in messages]
         enc, extra = official_inputs(self.tok, self.fe, texts, waveforms)
+        # As the official code: processor(...).to(model.device).to(model.dtype) (floating tensors only).
+        device, dtype = self.model.device, self.model.dtype
+        inputs = {
+            k: v.to(device, dtype) if v.is_floating_point() else v.to(device)
+            for k, v in {**enc, **extra}.items()
+        }
         with torch.no_grad():
-            out = self.model(**enc, **extra, output_hidden_states=True)
+            out = self.model(**inputs, output_hidden_states=True)
         emb_id = self.tok.convert_tokens_to_ids(EMB_TOKEN)
         pos = [row.index(emb_id) - 1 for row in enc["input_ids"].tolist()]
         last = out.hidden_states[-1][torch.arange(len(pos)), torch.tensor(pos)].float()
-        return torch.nn.functional.normalize(last, dim=-1).numpy()
+        return torch.nn.functional.normalize(last, dim=-1).cpu().numpy()
 
     def embed_text(self, texts: Sequence[str]) -> np.ndarray:
         """One prompt per forward (no padding at all)."""
