@@ -95,11 +95,19 @@ def alternate(paths: dict[str, Callable[[], Any]], rounds: int, warmup: int = 1)
 
 class StageTimer:
     """Accumulates wall time per named stage inside real end-to-end calls, via forward hooks on modules and
-    wrappers around callables, so stage times come from the very runs being compared (no extra runs)."""
+    wrappers around callables, so stage times come from the very runs being compared (no extra runs).
 
-    def __init__(self) -> None:
+    ``sync`` (e.g. ``torch.cuda.synchronize``) runs before every clock read, so asynchronous device work is
+    charged to the stage that queued it; it costs a little overlap, which is why it is off on CPU."""
+
+    def __init__(self, sync: Callable[[], Any] | None = None) -> None:
         self.totals: dict[str, float] = {}
         self._start: dict[str, float] = {}
+        self._sync = sync or (lambda: None)
+
+    def _now(self) -> float:
+        self._sync()
+        return time.perf_counter()
 
     def reset(self) -> None:
         self.totals = {}
@@ -114,10 +122,10 @@ class StageTimer:
         """Time every forward of a torch module (pre-hook starts, post-hook stops)."""
 
         def pre(*_: Any) -> None:
-            self._start[name] = time.perf_counter()
+            self._start[name] = self._now()
 
         def post(*_: Any) -> None:
-            self._add(name, time.perf_counter() - self._start.pop(name))
+            self._add(name, self._now() - self._start.pop(name))
 
         module.register_forward_pre_hook(pre)
         module.register_forward_hook(post)
@@ -127,11 +135,11 @@ class StageTimer:
         fn = getattr(obj, attr)
 
         def timed(*args: Any, **kwargs: Any) -> Any:
-            t0 = time.perf_counter()
+            t0 = self._now()
             try:
                 return fn(*args, **kwargs)
             finally:
-                self._add(name, time.perf_counter() - t0)
+                self._add(name, self._now() - t0)
 
         setattr(obj, attr, timed)
 
@@ -142,11 +150,11 @@ class StageTimer:
 
         class _Timed:
             def __call__(self, *args: Any, **kwargs: Any) -> Any:
-                t0 = time.perf_counter()
+                t0 = timer._now()
                 try:
                     return target(*args, **kwargs)
                 finally:
-                    timer._add(name, time.perf_counter() - t0)
+                    timer._add(name, timer._now() - t0)
 
             def __getattr__(self, item: str) -> Any:
                 return getattr(target, item)

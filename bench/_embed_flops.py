@@ -30,6 +30,26 @@ class Shape:
     audio_d: int
     audio_layers: int
     audio_ffn: int
+    audio_heads: int
+
+    @property
+    def head_dim(self) -> int:
+        return self.hidden // self.heads
+
+    def lm_params(self) -> int:
+        """Parameters of the language model's layers and final norm (embeddings and LM head excluded):
+        q/k/v with biases, o, SwiGLU, two RMSNorms per layer."""
+        h, kv = self.hidden, self.kv_heads * self.head_dim
+        attn = h * h + h + 2 * (h * kv + kv) + h * h
+        return self.layers * (attn + 3 * h * self.intermediate + 2 * h) + h
+
+    def encoder_params(self) -> int:
+        """Parameters of the audio encoder: two convolutions, Whisper layers (k without bias), final norm,
+        the projection to the LM width and the audio BOS/EOS embeddings."""
+        d, ffn = self.audio_d, self.audio_ffn
+        conv = 128 * d * 3 + d + d * d * 3 + d
+        layer = 4 * d * d + 3 * d + 2 * d * ffn + ffn + d + 4 * d
+        return conv + self.audio_layers * layer + 2 * d + d * self.hidden + self.hidden + 2 * self.hidden
 
     def lm(self, tokens: int) -> float:
         kv = self.kv_heads * self.hidden // self.heads
@@ -47,10 +67,16 @@ class Shape:
         return conv + self.audio_layers * layer + 2 * (f // 4) * d * self.hidden
 
 
-# Qwen2.5-Omni thinker configs (text model = Qwen2.5-3B / -7B; audio encoder = Whisper-large-v3-sized).
+# Qwen2.5-Omni thinker configs, from the published config.json files (thinker_config) of Qwen/Qwen2.5-Omni-3B
+# and Qwen/Qwen2.5-Omni-7B; text model = Qwen2.5-3B / -7B, audio encoder = Whisper-large-v3-sized:
+# - 3B: text hidden 2048, 36 layers, 16 heads, 2 KV heads, intermediate 11008, vocab 151936;
+# - 7B: text hidden 3584, 28 layers, 28 heads, 4 KV heads, intermediate 18944, vocab 152064;
+# - both: audio d_model 1280, 32 layers, 20 heads, FFN 5120, output_dim = the text hidden size.
+# transformers 5.24's Qwen2_5Omni{Text,AudioEncoder}Config defaults are exactly the 7B values (output_dim
+# 3584); it has no 3B defaults. Head size is 128 in both: M-RoPE sections [16, 24, 24], as released.
 REAL_SHAPES = (
-    Shape("3B", 2048, 11008, 36, 16, 2, 151936, 1280, 32, 5120),
-    Shape("7B", 3584, 18944, 28, 28, 4, 152064, 1280, 32, 5120),
+    Shape("3B", 2048, 11008, 36, 16, 2, 151936, 1280, 32, 5120, 20),
+    Shape("7B", 3584, 18944, 28, 28, 4, 152064, 1280, 32, 5120, 20),
 )
 
 

@@ -2,13 +2,16 @@
 prompt prefix vs. one full forward per pair, side by side in one run.
 
     python bench/search.py [--threads 2] [--rounds 3] [--clips 120] [--seconds 4] [--k 50] [--json out.json]
+                           [--shape tiny|mid|3b|7b] [--device cpu|cuda] [--dtype fp32|bf16]
 
-Model: the seeded random thinker of bench/embed.py (`TINY`: hidden 512, 4 layers, real 152,064 vocabulary),
-used both as embedder and as re-ranker. Corpus: ``--clips`` WAV files on local disk, one point each, in
-embedded (in-process) Qdrant. Part 1 times whole `AudioSearch.search` calls with and without re-ranking
-(alternated per round), with stage times (text embedding, Qdrant query, candidate decoding, re-rank) taken
-inside those very calls. Part 2 scores K candidates per query with ``share_prefix=True`` and ``False`` in
-both directions (alternated), and checks that the scores agree. See BENCHMARKS.md.
+Model: ``--shape tiny`` (default) is the seeded random thinker of bench/embed.py (hidden 512, 4 layers, real
+152,064 vocabulary) on disk; ``mid`` / ``3b`` / ``7b`` are random thinkers built in memory on the device
+(bench/_shapes.py). One model serves as embedder and as re-ranker. Corpus: ``--clips`` WAV files on local
+disk, one point each, in embedded (in-process) Qdrant. Part 1 times whole `AudioSearch.search` calls with
+and without re-ranking (alternated per round), with stage times (text embedding, Qdrant query, candidate
+decoding, re-rank) taken inside those very calls. Part 2 scores K candidates per query with
+``share_prefix=True`` and ``False`` in both directions (alternated), and checks that the scores agree.
+See BENCHMARKS.md.
 """
 
 from __future__ import annotations
@@ -23,7 +26,15 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import StageTimer, alternate, machine_info, markdown_table, median, peak_rss_mb, pin_threads
-from embed import CAPTIONS, TINY, make_clips
+from _shapes import (
+    add_model_args,
+    build_thinker,
+    embedder_from,
+    reranker_from,
+    resolve_device,
+    shape_settings,
+)
+from embed import CAPTIONS, make_clips
 
 # numpy, torch and the library are imported inside functions, after `pin_threads` set the thread environment.
 
@@ -131,6 +142,8 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=4.0)
     ap.add_argument("--k", type=int, default=50)
     ap.add_argument("--json", type=Path, default=None)
+    add_model_args(ap)
+    ap.add_argument("--seed", type=int, default=0, help="weights seed (all shapes)")
     args = ap.parse_args()
     pin_threads(args.threads)
 
@@ -140,11 +153,18 @@ def main() -> None:
     from aurola_qdrant.search import AudioSearch
     from aurola_qdrant.testing import build_tiny_thinker
 
+    settings = shape_settings(args.shape)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        ckpt = build_tiny_thinker(folder / "thinker", **TINY, seed=0)
-        embedder = AurolaEmbedder.from_pretrained(ckpt, device="cpu")
-        reranker = AurolaReranker.from_pretrained(ckpt, device="cpu")
+        dev, dt = resolve_device(args.device, args.dtype)
+        if args.shape == "tiny":
+            ckpt = build_tiny_thinker(folder / "thinker", **settings, seed=args.seed)
+            embedder = AurolaEmbedder.from_pretrained(ckpt, device=str(dev), dtype=dt)
+            reranker = AurolaReranker.from_pretrained(ckpt, device=str(dev), dtype=dt)
+        else:  # one in-memory model for both: the re-ranker keeps its two LM-head rows, then the embedder
+            parts = build_thinker(args.shape, dev, dt, seed=args.seed)
+            reranker = reranker_from(parts)
+            embedder = embedder_from(parts, batch_size=8)
         (folder / "clips").mkdir()
         t0 = time.perf_counter()
         client, points = build_corpus(folder / "clips", embedder, args.clips, args.seconds)
@@ -161,7 +181,14 @@ def main() -> None:
         client.close()
     result = {
         "machine": machine_info(args.threads),
-        "config": {**vars(args), "json": None, "model": TINY, "points": points, "ingest_s": ingest_s},
+        "config": {
+            **vars(args),
+            "json": None,
+            "model": settings,
+            "shape": args.shape,
+            "points": points,
+            "ingest_s": ingest_s,
+        },
         "latency": lat,
         "rerank_throughput": thr,
         "peak_rss_mb": peak_rss_mb(),
@@ -175,6 +202,7 @@ def main() -> None:
         for mode, v in lat.items()
     ]
     print(
+        f"shape {args.shape} on {dev} ({dt}); "
         f"corpus: {points} clips x {args.seconds:g} s, K={args.k}, threads={args.threads}, "
         f"machine={result['machine']}"
     )
