@@ -83,7 +83,8 @@ def _connected(ray: Any, options: RayOptions) -> Iterator[None]:
         finally:
             ray.shutdown()
         return
-    tmp = tempfile.mkdtemp(prefix="aurola-ray-", dir="/tmp")  # short: Unix socket paths are limited
+    base = tempfile.gettempdir()  # its Unix socket paths must stay under ~107 characters: else /tmp
+    tmp = tempfile.mkdtemp(prefix="aurola-ray-", dir=base if len(base) <= 40 else "/tmp")
     try:
         ray.init(address="local", _node_ip_address="127.0.0.1", include_dashboard=False, log_to_driver=False,
                  object_store_memory=options.object_store_mb << 20, _temp_dir=tmp)  # fmt: skip
