@@ -134,6 +134,8 @@ def ingest(sources: tuple[str, ...], **opts: Any) -> None:
         )
     except ValueError as err:
         raise click.UsageError(str(err)) from None
+    if opts["points"] == "per-file" and opts["engine"] == "ray":
+        raise click.UsageError("--points per-file runs on the in-process engine only; drop --engine ray")
     if opts["points"] == "per-file":  # catalog points (ingest/enrich_files.py)
         from .enrich_cli import ingest_per_file_command
 

@@ -86,6 +86,7 @@ BAD_RAY_OPTIONS = [
     ("--ray-stall-timeout", "nan"),
     ("--ray-writers", "0"),
     ("--ray-embedders", "0"),
+    ("--points", "per-file"),  # catalog points are built in-process only
 ]
 
 
