@@ -188,10 +188,16 @@ def run_ray_pipeline(
 
     Raises:
         RayStallError: no result for ``options.stall_timeout_s`` seconds.
+        TypeError: the embedder has no ``preparer()``.
         StoreUnavailableError: Qdrant stayed unreachable past the store's retry budget.
         ImportError: Ray is not installed (the message gives the extra to install).
     """
     ray = _import_ray()
+    if not callable(getattr(embedder, "preparer", None)):
+        raise TypeError(
+            f"--engine ray needs the embedder's preparer() (aurola_qdrant.BatchEmbedder), which "
+            f"{type(embedder).__name__} lacks: the decode tasks prepare each window with it"
+        )
     tasks = _schedule(files, store, config, state)
     if not tasks:
         return

@@ -10,11 +10,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-pytest.importorskip("ray")
+ray = pytest.importorskip("ray")
 
-from aurola_qdrant.audio import iter_windows, plan_windows
-from aurola_qdrant.testing import FakeEmbedder
-from ingest.ray.stages import EmbedActor, decode_rows
+from aurola_qdrant.audio import iter_windows, plan_windows  # noqa: E402
+from aurola_qdrant.testing import FakeEmbedder  # noqa: E402
+from ingest.ray.stages import EmbedActor, decode_rows  # noqa: E402
 
 
 def _task(path: Any, window: float = 2.0) -> dict[str, Any]:
@@ -62,3 +62,21 @@ def test_a_window_too_short_to_embed_fails_its_file(h, tmp_path, tiny_embedder) 
     rows = decode_rows(_task(path), tiny_embedder.preparer())
     assert rows[-1]["kind"] == "fail" and rows[-1]["reason"] == "too-short"
     assert "c.wav[0.0s]" in rows[-1]["detail"] and len(rows) == 1
+
+
+def test_an_embedder_without_a_preparer_is_refused_before_ray_starts(h, tmp_path) -> None:
+    from qdrant_client import QdrantClient
+
+    from ingest import run_ingest
+    from ingest.ray import RayOptions
+
+    class NoPreparer(FakeEmbedder):
+        preparer = None  # type: ignore[assignment]
+
+    h.write_tone(tmp_path / "in" / "a.wav", 1.0)
+    embedder, cfg = NoPreparer(dim=8), h.config()
+    client = QdrantClient(":memory:")
+    store = h.AudioStore(client, "sounds", h.embedder_info(embedder, cfg))
+    with pytest.raises(TypeError, match="preparer"):
+        run_ingest([tmp_path / "in"], store, embedder, cfg, engine="ray", ray_options=RayOptions())
+    assert not ray.is_initialized()
