@@ -263,6 +263,8 @@ def _stop_dataset(ds: Any, error: BaseException | None) -> None:
         return
     try:
         executor.shutdown(force=True, exception=error if isinstance(error, Exception) else None)
+        if isinstance(executor, threading.Thread):  # its loop may sit in ray.wait past shutdown's 2 s join;
+            executor.join(timeout=30)  # left running, its next Ray call would auto-connect after ours ended
     except Exception as exc:  # a private API of Ray Data: never let stopping it hide the run's own error
         logger.warning("could not stop the Ray dataset (%s: %s)", type(exc).__name__, exc)
 

@@ -43,7 +43,9 @@ def test_cluster_tests_in_a_loopback_namespace() -> None:
     script = f"ip link set lo up && exec {child}"
     proc = subprocess.run(
         ["unshare", "-n", "sh", "-c", script],
-        env={**os.environ, _NS_VAR: "1", "OMP_NUM_THREADS": "1"},
+        # Ray reads RAY_ENABLE_AUTO_CONNECT when imported: set here, it keeps a Ray Data thread that
+        # outlives its dataset from re-connecting the driver after ray.shutdown() (the child then exits 1)
+        env={**os.environ, _NS_VAR: "1", "OMP_NUM_THREADS": "1", "RAY_ENABLE_AUTO_CONNECT": "0"},
         capture_output=True,
         text=True,
         timeout=500,
@@ -58,8 +60,10 @@ def cluster() -> Iterator[Any]:
 
     tmp = tempfile.mkdtemp(prefix="rt-", dir="/tmp")  # short: Unix socket paths are limited to ~107 chars
     saved = {k: os.environ.get(k) for k in ("RAY_AUTH_MODE", "RAY_TMPDIR", "RAY_ENABLE_AUTO_CONNECT")}
-    # no auto-connect: a thread of a stopped dataset must not reconnect the driver after ray.shutdown()
     os.environ.update(RAY_AUTH_MODE="disabled", RAY_TMPDIR=tmp, RAY_ENABLE_AUTO_CONNECT="0")
+    from ray._private import auto_init_hook  # read at import: a thread of a stopped dataset must not
+
+    auto_init_hook.enable_auto_connect = False  # reconnect the driver after ray.shutdown() (exit 1)
     node = {"num_cpus": 1, "object_store_memory": _OBJECT_STORE, "node_ip_address": "127.0.0.1"}
     c = Cluster(
         initialize_head=True,
