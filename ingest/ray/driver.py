@@ -257,16 +257,31 @@ def run_ray_pipeline(
 
 def _stop_dataset(ds: Any, error: BaseException | None) -> None:
     """Stop a dataset still executing after a stall or an error, so that it does not hold the cluster's
-    resources until this process exits (Ray Data has no public cancel; its executor is reached here)."""
-    executor = getattr(ds, "_current_executor", None)
-    if executor is None:
-        return
+    resources until this process exits, and so that no executor thread calls into Ray after this run's
+    ``ray.shutdown()`` (Ray ends a process whose thread touches a shut-down worker, exit status 1).
+    Ray Data has no public cancel: its executor is reached here."""
+    for executor in _executors(ds):
+        try:
+            executor.shutdown(force=True, exception=error if isinstance(error, Exception) else None)
+            if isinstance(executor, threading.Thread):  # its loop ends at the next step: wait for it
+                executor.join(timeout=30)
+        except Exception as exc:  # a private API of Ray Data: never let stopping it hide the run's own error
+            logger.warning("could not stop the Ray dataset (%s: %s)", type(exc).__name__, exc)
+
+
+def _executors(ds: Any) -> list[Any]:
+    """The dataset's running executor: Ray Data records it on the dataset only once a first block came
+    out (never, in a stall), so otherwise it is the executor thread tagged with the dataset's id."""
+    current = getattr(ds, "_current_executor", None)
+    if current is not None:
+        return [current]
     try:
-        executor.shutdown(force=True, exception=error if isinstance(error, Exception) else None)
-        if isinstance(executor, threading.Thread):  # its loop may sit in ray.wait past shutdown's 2 s join;
-            executor.join(timeout=30)  # left running, its next Ray call would auto-connect after ours ended
-    except Exception as exc:  # a private API of Ray Data: never let stopping it hide the run's own error
-        logger.warning("could not stop the Ray dataset (%s: %s)", type(exc).__name__, exc)
+        dataset_id = ds.get_dataset_id()
+    except Exception:
+        return []
+    threads = threading.enumerate()
+    return [t for t in threads if type(t).__name__ == "StreamingExecutor" and t.name.endswith(dataset_id)
+            and getattr(t, "_dataset_id", None) == dataset_id]  # fmt: skip
 
 
 def _stall(idle: float, options: RayOptions) -> RayStallError:

@@ -368,9 +368,15 @@ def test_ingest_from_http_manifest_and_s3_prefix(
 
 @in_cluster
 def test_a_stalled_cluster_fails_with_a_clear_error(h, tmp_path, tiny_embedder, open_store, cluster):
+    import threading
+
     from ingest.ray import RayStallError
 
     h.write_tone(tmp_path / "in" / "s.wav", 1.0)
     opts = RayOptions(embedder_resources={"no-such-node": 1}, decode_cpus=0.5, stall_timeout_s=5)
     with pytest.raises(RayStallError, match="stall timeout 5 s"):
         run_ingest([tmp_path / "in"], open_store(), tiny_embedder, h.config(), engine="ray", ray_options=opts)
+    # the stalled dataset is stopped: no executor or reader thread is left to call into Ray after
+    # the run (a thread that touches a shut-down Ray worker ends the whole process)
+    left = [t.name for t in threading.enumerate() if t.name.startswith(("StreamingExecutor", "ray-"))]
+    assert left == []
