@@ -149,11 +149,12 @@ class _Collector:
                 self.state.summary.segments_embedded += len(segments)
                 self.state.embedded_keys.update(s.key for s in segments)
             vectors = out["vector"][rows]
-            for w, inbox in enumerate(self.uploads):
-                mine = [j for j, seg in enumerate(segments) if seg.key % len(self.uploads) == w]
-                if mine:
-                    item = ("upload", [segments[j] for j in mine], vectors[mine])
-                    put_until_stopped(inbox, item, self.state.stop)
+            shares: dict[int, list[int]] = {}  # writer -> positions of its files' segments, in order
+            for j, seg in enumerate(segments):
+                shares.setdefault(seg.key % len(self.uploads), []).append(j)
+            for w, mine in shares.items():
+                item = ("upload", [segments[j] for j in mine], vectors[mine])
+                put_until_stopped(self.uploads[w], item, self.state.stop)
         self.state.progress.tick()
 
 

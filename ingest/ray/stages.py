@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from aurola_qdrant.errors import AudioTooLongError, InputError
-from aurola_qdrant.model import EncodedPrompt
+from aurola_qdrant.model import EncodedPrompt, length_batches
 
 from ..decode import decode_file
 
@@ -116,17 +116,12 @@ class EmbedActor:
         _maybe_kill_self(self.calls)
         n = len(batch["key"])
         vectors = np.zeros((n, int(self.embedder.dim)), dtype=np.float32)
-        prompts = [(i, _prompt(batch["ids"][i], batch["clip"][i]))
-                   for i in range(n) if batch["kind"][i] == "seg"]  # fmt: skip
-        prompts.sort(key=lambda p: len(p[1].input_ids))
-        budget = int(self.embedder.max_batch_tokens)
-        while prompts:
-            width = len(prompts[-1][1].input_ids)
-            take = max(1, min(self.batch_size, budget // max(1, width)))
-            group, prompts = prompts[-take:], prompts[:-take]
-            out = self.embedder.embed_collated(self.embedder.collate([p for _, p in group]))
-            for (i, _), vec in zip(group, out, strict=True):
-                vectors[i] = vec
+        rows = [i for i in range(n) if batch["kind"][i] == "seg"]
+        prompts = [_prompt(batch["ids"][i], batch["clip"][i]) for i in rows]
+        lengths = [len(p.input_ids) for p in prompts]
+        for group in length_batches(lengths, self.batch_size, int(self.embedder.max_batch_tokens)):
+            out = self.embedder.embed_collated(self.embedder.collate([prompts[j] for j in group]))
+            vectors[[rows[j] for j in group]] = out
         return {"key": batch["key"], "index": batch["index"], "kind": batch["kind"], "peak": batch["peak"],
                 "reason": batch["reason"], "detail": batch["detail"], "vector": vectors}  # fmt: skip
 
