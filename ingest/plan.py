@@ -73,7 +73,7 @@ def probe(item: SourceFile, window_s: float, hop_s: float) -> FilePlan | Failure
     try:
         info = audio_info(item.path)  # first: cheap, and it names missing/empty/corrupt files precisely
         fid = content_hash(item.path) if remote else file_id(item.path)  # equal values for equal bytes
-        size = source_size(item.path)
+        size = item.size if item.size is not None else source_size(item.path)  # listed: no request
         bounds = plan_windows(info.duration_s, window_s, hop_s)
     except AudioDecodeError as err:
         return Failure(item.path, err.reason, err.detail)
