@@ -7,12 +7,14 @@ friends are reported as ``unsupported-format``; convert them first (e.g. ``ffmpe
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 import soundfile as sf
@@ -20,7 +22,7 @@ import soundfile as sf
 from ..errors import AudioDecodeError
 from .chatter import decoder_chatter, describe_chatter
 from .sniff import looks_supported, looks_unsupported, mp3_length_is_estimated, ogg_is_cut, wav_log_says_cut
-from .uri import display, is_uri, open_binary, source_size
+from .uri import display, is_uri, open_binary
 
 __all__ = ["AudioInfo", "audio_info", "check_decoded_length", "ensure_finite", "open_audio", "read_frames"]
 
@@ -61,20 +63,22 @@ class AudioInfo:
     subtype: str
 
 
-def _precheck_uri(uri: str) -> None:
+def _open_checked_uri(uri: str, stack: ExitStack) -> IO[bytes]:
+    """`open_binary` of ``uri`` on ``stack`` (one metadata request), its failures and a zero-byte object
+    as `AudioDecodeError`s."""
     shown = display(uri)
     try:
-        size = source_size(uri)
+        fh = stack.enter_context(open_binary(uri))
     except FileNotFoundError as exc:
         raise AudioDecodeError(shown, "missing", str(exc)) from exc
     except IsADirectoryError as exc:
         raise AudioDecodeError(shown, "unreadable", "is a directory") from exc
-    except (OSError, ImportError) as exc:
+    except Exception as exc:  # OSError, a missing backend, or a storage client's own error after retries
         raise AudioDecodeError(shown, "unreadable", f"{type(exc).__name__}: {exc}") from exc
-    except Exception as exc:  # a storage client's own error class after its retries
-        raise AudioDecodeError(shown, "unreadable", f"{type(exc).__name__}: {exc}") from exc
-    if size == 0:
+    if fh.seek(0, io.SEEK_END) == 0:
         raise AudioDecodeError(shown, "empty", "zero-byte object")
+    fh.seek(0)
+    return fh
 
 
 def _precheck(path: Path) -> None:
@@ -136,10 +140,10 @@ def open_audio(path: str | os.PathLike[str]) -> Iterator[tuple[sf.SoundFile, Aud
 @contextmanager
 def _open_uri(uri: str) -> Iterator[tuple[sf.SoundFile, AudioInfo]]:
     """`open_audio` of a URI: libsndfile reads through a seekable fsspec range reader (virtual I/O)."""
-    _precheck_uri(uri)
     failure: Exception | None = None
-    try:
-        with open_binary(uri) as fh:
+    with ExitStack() as stack:
+        fh = _open_checked_uri(uri, stack)
+        try:
             with decoder_chatter(display(uri)) as said:
                 try:
                     handle = sf.SoundFile(fh)
@@ -148,8 +152,8 @@ def _open_uri(uri: str) -> Iterator[tuple[sf.SoundFile, AudioInfo]]:
             if failure is None:
                 with _checked(handle, uri, uri) as opened:
                     yield opened
-    except OSError as exc:  # the object went away or a read failed past the retries
-        raise AudioDecodeError(display(uri), "unreadable", f"{type(exc).__name__}: {exc}") from exc
+        except OSError as exc:  # the object went away or a read failed past the retries
+            raise AudioDecodeError(display(uri), "unreadable", f"{type(exc).__name__}: {exc}") from exc
     if failure is not None:
         err = _open_error(uri, failure, said)
         raise AudioDecodeError(display(uri), err.reason, err.detail) from failure
